@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import msgspec
 
-LOG_EVENT_VERSION = 1
+REQUEST_LOGGED_VERSION = 1
 # msgspec.Raw cannot sit in a union; JSON null stands for "no body".
 NULL_RAW = msgspec.Raw(b"null")
-METRIC_EVENT_VERSION = 1
+REQUEST_METERED_VERSION = 1
 
 
 class Usage(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -39,7 +39,7 @@ class Timings(msgspec.Struct, kw_only=True, omit_defaults=True):
     upstream_ms: float | None = None
 
 
-class LogEvent(msgspec.Struct, kw_only=True, omit_defaults=True):
+class RequestLogged(msgspec.Struct, kw_only=True, omit_defaults=True):
     """The full record of one request: what came in, what went out, and how."""
 
     id: str
@@ -70,10 +70,10 @@ class LogEvent(msgspec.Struct, kw_only=True, omit_defaults=True):
     retry_attempts: int = 0
     last_used_option_index: str = "config"
     cache_status: str = "DISABLED"
-    v: int = LOG_EVENT_VERSION
+    v: int = REQUEST_LOGGED_VERSION
 
 
-class MetricEvent(msgspec.Struct, kw_only=True, omit_defaults=True):
+class RequestMetered(msgspec.Struct, kw_only=True, omit_defaults=True):
     """One analytics row per request: no bodies, no headers."""
 
     id: str
@@ -101,13 +101,13 @@ class MetricEvent(msgspec.Struct, kw_only=True, omit_defaults=True):
     cache_status: str = "DISABLED"
     metadata: dict[str, str] = {}
     user: str | None = None
-    v: int = METRIC_EVENT_VERSION
+    v: int = REQUEST_METERED_VERSION
 
 
-def metric_from_log(event: LogEvent) -> MetricEvent:
+def metered_from_logged(event: RequestLogged) -> RequestMetered:
     """The metric event is a projection of the log event: one source of truth."""
     usage = event.usage or Usage()
-    return MetricEvent(
+    return RequestMetered(
         id=event.id,
         workspace=event.workspace,
         organisation_id=event.organisation_id,
@@ -139,5 +139,5 @@ def metric_from_log(event: LogEvent) -> MetricEvent:
 
 _json_encoder = msgspec.json.Encoder()
 encode = _json_encoder.encode
-decode_log = msgspec.json.Decoder(LogEvent).decode
-decode_metric = msgspec.json.Decoder(MetricEvent).decode
+decode_log = msgspec.json.Decoder(RequestLogged).decode
+decode_metric = msgspec.json.Decoder(RequestMetered).decode

@@ -71,7 +71,9 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def configure_tracing(service: str, exporter: str = "none", otlp_endpoint: str | None = None) -> None:
+def configure_tracing(
+    service: str, exporter: str = "none", otlp_endpoint: str | None = None
+) -> None:
     """Install an SDK tracer provider.
 
     ``exporter``: ``none`` (spans are created so context propagates, nothing is exported),
@@ -103,7 +105,9 @@ def configure_tracing(service: str, exporter: str = "none", otlp_endpoint: str |
     trace.set_tracer_provider(provider)
 
 
-def inject_trace_headers(headers: MutableMapping[str, str], ctx: otel_context.Context | None = None) -> None:
+def inject_trace_headers(
+    headers: MutableMapping[str, str], ctx: otel_context.Context | None = None
+) -> None:
     """Write W3C ``traceparent``/``tracestate`` for ``ctx`` (default: current) into headers."""
     propagate.inject(headers, context=ctx)
 

@@ -116,7 +116,11 @@ class SeaweedPorts:
 
     def all(self) -> list[int]:
         # SeaweedFS also listens on each gRPC port, which we set explicitly below.
-        return [p for port in (self.s3, self.master, self.volume, self.filer) for p in (port, grpc_port(port))]
+        return [
+            p
+            for port in (self.s3, self.master, self.volume, self.filer)
+            for p in (port, grpc_port(port))
+        ]
 
 
 def grpc_port(port: int) -> int:
@@ -194,7 +198,9 @@ class ManagedProcess:
             if self.ready():
                 return
             time.sleep(0.05)
-        raise TimeoutError(f"{self.name} not ready after {timeout}s; see {self.log_path}:\n" + self.tail())
+        raise TimeoutError(
+            f"{self.name} not ready after {timeout}s; see {self.log_path}:\n" + self.tail()
+        )
 
     def tail(self, lines: int = 30) -> str:
         try:
@@ -231,7 +237,9 @@ class ManagedProcess:
             self.proc.wait(5)
 
 
-def nats_process(data_dir: Path, port: int | None = None, monitor_port: int | None = None) -> ManagedProcess:
+def nats_process(
+    data_dir: Path, port: int | None = None, monitor_port: int | None = None
+) -> ManagedProcess:
     port = port or free_port()
     monitor_port = monitor_port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
