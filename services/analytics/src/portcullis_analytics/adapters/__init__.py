@@ -1,0 +1,1 @@
+"""The analytics service's edges: the ClickHouse store and its JetStream set-up."""

@@ -1,0 +1,34 @@
+"""Analytics settings, from PORTCULLIS_ANALYTICS_* environment variables."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from portcullis.settings import ServiceSettings
+from portcullis.subjects import MAX_DELIVER
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+
+class AnalyticsSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="PORTCULLIS_ANALYTICS_")
+
+    # chdb: ClickHouse in-process, data under chdb_path (one replica only).
+    # clickhouse: a ClickHouse server at clickhouse_url (replicas scale out).
+    backend: Literal["chdb", "clickhouse"] = "chdb"
+    chdb_path: str = ".portcullis/chdb"
+    # http(s)://user:pass@host:port/db — a database in the path overrides `database`.
+    clickhouse_url: SecretStr | None = None
+    clickhouse_timeout_s: float = 10.0
+    clickhouse_threads: int = 4
+    database: str = "portcullis"
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8789
+
+    # Batching: insert when `batch_size` events are in, or after `batch_wait_s`.
+    batch_size: int = 500
+    batch_wait_s: float = 0.2
+    ack_wait_s: float = 30.0
+    nak_delay_s: float = 1.0
+    max_deliver: int = MAX_DELIVER

@@ -1,0 +1,1 @@
+"""The logger's edges: the S3 log store and its JetStream set-up."""

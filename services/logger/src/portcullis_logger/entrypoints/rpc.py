@@ -1,0 +1,52 @@
+"""``pk.rpc.logs.get``: the stored LogObject for an id, answered from S3 (queue group
+"logger", so replicas share the requests)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import msgspec
+from faststream.nats import NatsBroker
+from faststream.nats.annotations import NatsMessage
+from portcullis import rpc
+from portcullis.subjects import LOGGER_DURABLE, RPC_LOGS_GET
+
+from portcullis_logger.adapters.log_store import StoreUnavailable
+from portcullis_logger.domain.keys import InvalidLogId, object_key
+from portcullis_logger.entrypoints.consumer import raw_body
+from portcullis_logger.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def _error(status: int, message: str, type_: str, code: str) -> rpc.RpcReply:
+    return rpc.RpcReply(status=status, error=rpc.RpcError(message=message, type=type_, code=code))
+
+
+async def answer_log_get(data: bytes, rt: Runtime) -> rpc.RpcReply:
+    try:
+        request = rpc.decode_log_get(data)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        return _error(400, f"invalid log request: {exc}", "invalid_request_error", "invalid_body")
+    try:
+        key = object_key(request.workspace, request.id)
+    except InvalidLogId:
+        return _error(400, "log id must be a UUID", "invalid_request_error", "invalid_log_id")
+    try:
+        body = await rt.store.get(key)
+    except StoreUnavailable as exc:
+        log.warning("log read failed", extra={"error": str(exc)})
+        return _error(503, "log store unavailable, try again", "api_error", "store_unavailable")
+    if body is None:
+        return _error(404, f"no log with id {request.id}", "invalid_request_error", "log_not_found")
+    return rpc.RpcReply(status=200, body=msgspec.Raw(body))
+
+
+def register_rpc(broker: NatsBroker, rt: Runtime) -> None:
+    @broker.subscriber(RPC_LOGS_GET, queue=LOGGER_DURABLE, decoder=raw_body, title="logs.get")
+    async def on_log_get(msg: NatsMessage) -> bytes:
+        started = time.perf_counter()
+        reply = await answer_log_get(msg.body, rt)
+        rt.metrics.rpc_seconds.labels(str(reply.status)).observe(time.perf_counter() - started)
+        return rpc.encode(reply)
