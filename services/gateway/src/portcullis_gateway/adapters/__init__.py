@@ -1,0 +1,1 @@
+"""The gateway's edges: the upstream HTTP pool, NATS (events, spool, RPC), Redis."""

@@ -1,0 +1,177 @@
+"""The raw facts of one request/response, gathered on the request path with no work
+beyond keeping references, and turned into a ``RequestLogged`` later, in the publisher.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from portcullis.events import NULL_RAW, RequestLogged, Timings
+
+from portcullis_gateway.domain import stream as sse
+from portcullis_gateway.domain import usage as usage_rules
+from portcullis_gateway.domain.cost import PriceBook
+from portcullis_gateway.domain.redaction import redact_headers
+
+_encode = msgspec.json.Encoder().encode
+
+
+class Exchange:
+    """Mutable record filled in by the request handler. Slots keep it small and cheap."""
+
+    __slots__ = (
+        "request_id",
+        "trace_id",
+        "span_id",
+        "trace_context",
+        "method",
+        "path",
+        "kind",
+        "started_at_ms",
+        "total_ms",
+        "first_byte_ms",
+        "upstream_ms",
+        "request_headers",
+        "request_body",
+        "request_body_json",
+        "provider",
+        "provider_url",
+        "prices_id",
+        "model",
+        "stream",
+        "status",
+        "response_headers",
+        "response_body",
+        "chunks",
+        "chunk_ms",
+        "error",
+        "metadata",
+        "user",
+    )
+
+    def __init__(
+        self,
+        request_id: str,
+        trace_id: str,
+        method: str,
+        path: str,
+        kind: str,
+        started_at_ms: int,
+        request_headers: list[tuple[bytes, bytes]],
+    ) -> None:
+        self.request_id = request_id
+        self.trace_id = trace_id
+        self.span_id: str | None = None
+        self.trace_context: object | None = None
+        self.method = method
+        self.path = path
+        self.kind = kind
+        self.started_at_ms = started_at_ms
+        self.total_ms = 0.0
+        self.first_byte_ms: float | None = None
+        self.upstream_ms: float | None = None
+        self.request_headers = request_headers
+        self.request_body: bytes | None = None
+        self.request_body_json = False
+        self.provider = "unknown"
+        self.provider_url: str | None = None
+        self.prices_id: str | None = None
+        self.model: str | None = None
+        self.stream = False
+        self.status = 0
+        # Headers the caller got, as sent (bytes pairs); decoded off the request path.
+        self.response_headers: list[tuple[bytes, bytes]] = []
+        self.response_body: bytes | None = None
+        self.chunks: list[bytes] | None = None
+        self.chunk_ms: list[float] | None = None
+        self.error: dict | None = None
+        self.metadata: dict[str, str] = {}
+        self.user: str | None = None
+
+
+class _ResponsePeek(msgspec.Struct):
+    model: str | None = None
+    usage: dict | None = None
+    error: object = None
+
+
+_peek_response = msgspec.json.Decoder(_ResponsePeek).decode
+
+
+def _raw_json(body: bytes | None, known_json: bool) -> msgspec.Raw:
+    """Embed JSON bytes as they are; anything else as a JSON string (never invalid JSON)."""
+    if body is None:
+        return NULL_RAW
+    if known_json:
+        return msgspec.Raw(body)
+    return msgspec.Raw(_encode(body.decode("utf-8", "replace")))
+
+
+def build_logged(
+    ex: Exchange, *, workspace: str, organisation_id: str, prices: PriceBook
+) -> RequestLogged:
+    usage = None
+    first_token_ms = None
+    response_model = None
+    error = ex.error
+    if ex.chunks is not None:
+        summary = sse.assemble(ex.chunks, sse.COMPLETION if ex.kind == sse.COMPLETION else sse.CHAT)
+        response_body = msgspec.Raw(_encode(summary.body))
+        response_model = summary.body.get("model")
+        usage = usage_rules.from_openai(summary.usage)
+        if usage is None and ex.request_body is not None and summary.text:
+            usage = usage_rules.estimate(ex.request_body, summary.text)
+        if summary.first_token_chunk is not None and ex.chunk_ms:
+            first_token_ms = ex.chunk_ms[summary.first_token_chunk]
+        if error is None and summary.error is not None:
+            error = summary.error
+    else:
+        known_json = False
+        if ex.response_body is not None:
+            try:
+                peek = _peek_response(ex.response_body)
+                known_json = True
+                response_model = peek.model
+                if 200 <= ex.status < 300:
+                    usage = usage_rules.from_openai(peek.usage)
+                elif error is None and isinstance(peek.error, dict):
+                    error = peek.error  # the provider's own error object
+            except msgspec.ValidationError:
+                known_json = True  # valid JSON, just not an object
+            except msgspec.DecodeError:
+                known_json = False
+        response_body = _raw_json(ex.response_body, known_json)
+    model = ex.model or response_model
+    return RequestLogged(
+        id=ex.request_id,
+        workspace=workspace,
+        organisation_id=organisation_id,
+        trace_id=ex.trace_id,
+        span_id=ex.span_id,
+        created_at_ms=ex.started_at_ms,
+        method=ex.method,
+        path=ex.path,
+        provider=ex.provider,
+        model=model,
+        provider_url=ex.provider_url,
+        stream=ex.stream,
+        status=ex.status,
+        is_success=200 <= ex.status < 300 and error is None,
+        request_headers=redact_headers(ex.request_headers),
+        request_body=_raw_json(ex.request_body, ex.request_body_json),
+        response_headers={
+            name.decode("latin-1"): value.decode("latin-1") for name, value in ex.response_headers
+        },
+        response_body=response_body,
+        error=error,
+        usage=usage,
+        cost=prices.cost(ex.prices_id, model, usage),
+        timings=Timings(
+            started_at_ms=ex.started_at_ms,
+            total_ms=round(ex.total_ms, 3),
+            first_byte_ms=ex.first_byte_ms,
+            first_token_ms=first_token_ms,
+            upstream_ms=ex.upstream_ms,
+        ),
+        metadata=ex.metadata,
+        user=ex.user,
+    )

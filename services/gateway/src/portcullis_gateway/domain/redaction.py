@@ -1,0 +1,94 @@
+"""Request headers as they may be stored: credentials removed, secrets inside an inline
+config masked, credentials inside a custom host URL stripped."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+import msgspec
+
+REDACTED = "[REDACTED]"
+_SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-portkey-api-key",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+    }
+)
+_SECRET_WORDS = (
+    "api-key",
+    "api_key",
+    "apikey",
+    "secret",
+    "token",
+    "password",
+    "credential",
+    "auth",
+)
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.decode
+
+
+_secret_names: dict[str, bool] = {}
+
+
+def is_secret_name(name: str) -> bool:
+    known = _secret_names.get(name)
+    if known is None:
+        lowered = name.lower()
+        known = lowered in _SECRET_HEADERS or any(word in lowered for word in _SECRET_WORDS)
+        if len(_secret_names) < 4096:  # header names repeat; bound it against abuse
+            _secret_names[name] = known
+    return known
+
+
+def _mask(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: REDACTED if is_secret_name(k) else _mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(item) for item in value]
+    return value
+
+
+def redact_config(value: str) -> str:
+    text = value.strip()
+    if not text.startswith(("{", "[")):
+        return value  # a saved-config id, not a secret
+    try:
+        parsed = _decode(text)
+    except msgspec.DecodeError:
+        # It may still hold a key; an unparseable config is not worth the risk.
+        return REDACTED
+    return _encode(_mask(parsed)).decode()
+
+
+def strip_userinfo(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            return url
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    except ValueError:
+        return REDACTED
+
+
+def redact_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name_bytes, value_bytes in raw:
+        name = name_bytes.decode("latin-1").lower()
+        if is_secret_name(name):
+            continue
+        value = value_bytes.decode("latin-1")
+        if name == "x-portkey-config":
+            value = redact_config(value)
+        elif name == "x-portkey-custom-host":
+            value = strip_userinfo(value)
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out

@@ -1,0 +1,230 @@
+"""Assemble a streamed OpenAI answer (server-sent events) into the object the same
+request would have returned without streaming, for the log.
+
+The request path only keeps the raw chunks and their arrival times; this runs later,
+off the request path, in the event publisher.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import msgspec
+
+CHAT = "chat"
+COMPLETION = "completion"
+
+
+class FunctionDelta(msgspec.Struct):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ToolCallDelta(msgspec.Struct):
+    index: int = 0
+    id: str | None = None
+    type: str | None = None
+    function: FunctionDelta | None = None
+
+
+class Delta(msgspec.Struct):
+    role: str | None = None
+    content: str | None = None
+    refusal: str | None = None
+    reasoning_content: str | None = None
+    tool_calls: list[ToolCallDelta] | None = None
+
+
+class ChoiceChunk(msgspec.Struct):
+    index: int = 0
+    delta: Delta | None = None
+    text: str | None = None  # text completions
+    finish_reason: str | None = None
+
+
+class Chunk(msgspec.Struct):
+    id: str | None = None
+    created: int | None = None
+    model: str | None = None
+    system_fingerprint: str | None = None
+    choices: list[ChoiceChunk] | None = None
+    usage: dict | None = None
+    error: dict | None = None
+
+
+_decode_chunk = msgspec.json.Decoder(Chunk).decode
+
+
+@dataclass
+class _Choice:
+    role: str | None = None
+    content: list[str] = field(default_factory=list)
+    refusal: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    tool_calls: dict[int, dict] = field(default_factory=dict)
+    finish_reason: str | None = None
+
+
+@dataclass
+class StreamSummary:
+    body: dict
+    usage: dict | None
+    # Index of the chunk that carried the first token (content, refusal, reasoning or a
+    # tool call), for time to first token.
+    first_token_chunk: int | None
+    error: dict | None
+    done: bool
+    text: str  # all generated text, for a local token estimate when usage is missing
+
+
+def iter_events(buffer: bytes) -> tuple[list[bytes], bytes]:
+    """Complete ``data`` payloads in ``buffer`` and the incomplete rest."""
+    events: list[bytes] = []
+    normalised = buffer.replace(b"\r\n", b"\n")
+    *complete, rest = normalised.split(b"\n\n")
+    for block in complete:
+        data = [line[5:].lstrip(b" ") for line in block.split(b"\n") if line.startswith(b"data:")]
+        if data:
+            events.append(b"\n".join(data))
+    return events, rest
+
+
+class StreamAssembler:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.choices: dict[int, _Choice] = {}
+        self.meta: dict = {}
+        self.usage: dict | None = None
+        self.error: dict | None = None
+        self.done = False
+        self.first_token_chunk: int | None = None
+
+    def feed_all(self, chunks: list[bytes]) -> StreamSummary:
+        buffer = b""
+        for index, chunk in enumerate(chunks):
+            events, buffer = iter_events(buffer + chunk)
+            for data in events:
+                self._event(data, index)
+        if buffer.strip():
+            events, _ = iter_events(buffer + b"\n\n")
+            for data in events:
+                self._event(data, len(chunks) - 1)
+        return self.summary()
+
+    def _event(self, data: bytes, chunk_index: int) -> None:
+        if data == b"[DONE]":
+            self.done = True
+            return
+        try:
+            chunk = _decode_chunk(data)
+        except msgspec.DecodeError:
+            return  # not ours to judge; the caller already got the bytes
+        if chunk.error is not None:
+            self.error = chunk.error
+            return
+        for key in ("id", "created", "model", "system_fingerprint"):
+            value = getattr(chunk, key)
+            if value is not None and key not in self.meta:
+                self.meta[key] = value
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        for choice in chunk.choices or ():
+            if self._choice(choice) and self.first_token_chunk is None:
+                self.first_token_chunk = chunk_index
+
+    def _choice(self, chunk: ChoiceChunk) -> bool:
+        """Merge one choice delta; True when it carried generated output."""
+        state = self.choices.setdefault(chunk.index, _Choice())
+        if chunk.finish_reason is not None:
+            state.finish_reason = chunk.finish_reason
+        if chunk.text:
+            state.content.append(chunk.text)
+            return True
+        delta = chunk.delta
+        if delta is None:
+            return False
+        produced = False
+        if delta.role:
+            state.role = delta.role
+        for attr, parts in (
+            ("content", state.content),
+            ("refusal", state.refusal),
+            ("reasoning_content", state.reasoning),
+        ):
+            piece = getattr(delta, attr)
+            if piece:
+                parts.append(piece)
+                produced = True
+        for call in delta.tool_calls or ():
+            produced = True
+            slot = state.tool_calls.setdefault(
+                call.index,
+                {"id": None, "type": "function", "function": {"name": "", "arguments": ""}},
+            )
+            if call.id:
+                slot["id"] = call.id
+            if call.type:
+                slot["type"] = call.type
+            if call.function is not None:
+                if call.function.name:
+                    slot["function"]["name"] += call.function.name
+                if call.function.arguments:
+                    slot["function"]["arguments"] += call.function.arguments
+        return produced
+
+    def summary(self) -> StreamSummary:
+        choices = []
+        texts = []
+        for index in sorted(self.choices):
+            state = self.choices[index]
+            text = "".join(state.content)
+            texts.append(text)
+            texts.extend(c["function"]["arguments"] for c in state.tool_calls.values())
+            if self.kind == COMPLETION:
+                choices.append(
+                    {
+                        "index": index,
+                        "text": text,
+                        "logprobs": None,
+                        "finish_reason": state.finish_reason,
+                    }
+                )
+                continue
+            message: dict = {"role": state.role or "assistant", "content": text or None}
+            if state.refusal:
+                message["refusal"] = "".join(state.refusal)
+            if state.reasoning:
+                message["reasoning_content"] = "".join(state.reasoning)
+            if state.tool_calls:
+                message["tool_calls"] = [state.tool_calls[i] for i in sorted(state.tool_calls)]
+            choices.append(
+                {
+                    "index": index,
+                    "message": message,
+                    "logprobs": None,
+                    "finish_reason": state.finish_reason,
+                }
+            )
+        body = {
+            "id": self.meta.get("id"),
+            "object": "chat.completion" if self.kind == CHAT else "text_completion",
+            "created": self.meta.get("created"),
+            "model": self.meta.get("model"),
+        }
+        if "system_fingerprint" in self.meta:
+            body["system_fingerprint"] = self.meta["system_fingerprint"]
+        body["choices"] = choices
+        if self.usage is not None:
+            body["usage"] = self.usage
+        return StreamSummary(
+            body=body,
+            usage=self.usage,
+            first_token_chunk=self.first_token_chunk,
+            error=self.error,
+            done=self.done,
+            text="".join(texts),
+        )
+
+
+def assemble(chunks: list[bytes], kind: str) -> StreamSummary:
+    return StreamAssembler(kind).feed_all(chunks)

@@ -1,0 +1,1 @@
+"""HTTP entry points: thin translation between requests and the domain/adapters."""

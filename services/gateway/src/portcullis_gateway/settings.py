@@ -1,0 +1,49 @@
+"""Gateway settings, all from the environment (prefix ``PORTCULLIS_GATEWAY_``)."""
+
+from __future__ import annotations
+
+from portcullis.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
+
+
+class GatewaySettings(ServiceSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PORTCULLIS_GATEWAY_", extra="ignore", env_nested_delimiter="__"
+    )
+
+    host: str = "127.0.0.1"
+    port: int = 8787
+    workers: int = 1
+    redis_url: str = "redis://127.0.0.1:16379/0"
+    spool_dir: str = ".portcullis/spool/gateway"
+    # custom_host policy: private/loopback/link-local targets need an explicit opt-in,
+    # and a non-empty allowlist (comma list of hosts or *.suffix) restricts the rest.
+    allow_private_custom_hosts: bool = False
+    custom_host_allowlist: str = ""
+    max_body_bytes: int = 32 * 1024 * 1024
+    workspace: str = "default"
+    organisation_id: str = "local"
+
+    # Upstream calls (one pooled aiohttp session per worker).
+    upstream_connect_timeout_s: float = 10.0
+    upstream_timeout_s: float = 600.0
+    upstream_pool_size: int = 1000
+
+    # Event pipeline.
+    event_buffer_max: int = 100_000
+    publish_batch_max: int = 512
+    publish_timeout_s: float = 2.0
+    # How long the publisher waits after the first event to gather more into one batch.
+    publish_linger_ms: float = 5.0
+    drain_timeout_s: float = 5.0
+    spool_segment_max_bytes: int = 16 * 1024 * 1024
+    replay_interval_s: float = 1.0
+
+    # Reads forwarded to the logger / analytics over NATS request/reply.
+    rpc_timeout_s: float = 5.0
+
+    @property
+    def allowlist(self) -> tuple[str, ...]:
+        return tuple(
+            item.strip().lower() for item in self.custom_host_allowlist.split(",") if item.strip()
+        )

@@ -1,0 +1,34 @@
+from portcullis_gateway.domain.exchange import Exchange
+from portcullis_gateway.routes._relay import _passthrough, portkey_headers
+
+
+def test_upstream_headers_are_filtered_and_lowercased():
+    raw = [
+        (b"Content-Type", b"application/json"),
+        (b"Content-Length", b"10"),
+        (b"Content-Encoding", b"gzip"),
+        (b"Connection", b"keep-alive"),
+        (b"Set-Cookie", b"a=b"),
+        (b"X-Request-Id", b"req_1"),
+        (b"x-ratelimit-remaining-requests", b"99"),
+        (b"Retry-After", b"2"),
+        (b"x-portkey-request-id", b"from-another-gateway"),
+    ]
+    assert _passthrough(raw) == [
+        (b"x-request-id", b"req_1"),
+        (b"x-ratelimit-remaining-requests", b"99"),
+        (b"retry-after", b"2"),
+    ]
+
+
+def test_portkey_response_headers():
+    ex = Exchange("rid", "trace-ü", "POST", "/v1/embeddings", "embeddings", 0, [])
+    ex.provider = "openai"
+    assert dict(portkey_headers(ex)) == {
+        b"x-portkey-request-id": b"rid",
+        b"x-portkey-trace-id": "trace-ü".encode("latin-1"),
+        b"x-portkey-provider": b"openai",
+        b"x-portkey-retry-attempt-count": b"0",
+        b"x-portkey-cache-status": b"DISABLED",
+        b"x-portkey-last-used-option-index": b"config",
+    }
