@@ -137,6 +137,10 @@ def seaweed_argv(ports: SeaweedPorts, data_dir: Path) -> list[str]:
         "-ip.bind=127.0.0.1",
         f"-master.port={ports.master}",
         f"-master.port.grpc={grpc_port(ports.master)}",
+        # A lone master that resumes its raft state waits 10-20 s for an election it
+        # cannot lose; without it the master rebuilds its topology from the volume
+        # server's heartbeat (the data is in the volume and filer stores) and is up in ~3 s.
+        "-master.resumeState=false",
         f"-volume.port={ports.volume}",
         f"-volume.port.grpc={grpc_port(ports.volume)}",
         "-filer",
@@ -150,6 +154,9 @@ def seaweed_argv(ports: SeaweedPorts, data_dir: Path) -> list[str]:
         "-iam=false",
         "-s3.iam=false",
         "-volume.max=8",
+        # The volume server's default 10 s pause before a graceful stop only matters
+        # behind a load balancer; here it would turn every stop into a SIGKILL.
+        "-volume.preStopSeconds=0",
         "-master.volumeSizeLimitMB=256",
         "-metricsPort=0",
         "-master.telemetry=false",

@@ -1,0 +1,241 @@
+"""`make bench`: the gateway pinned to one core against a fast nginx upstream, side by
+side with calling nginx directly, logging on (NATS, logger, analytics running). Prints
+requests/s at N connections and p50/p99 at one connection per scenario, the ratios to
+the direct upstream, and writes everything to bench/results/<timestamp>.json.
+
+Run from the repo root: `make bench` or `uv run python bench/run.py --help`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from loadgen import WrkResult, lua_script, run_wrk
+from portcullis_stack.servers import free_port
+from report import ScenarioResult, markdown_table, summarise
+from scenarios import BODY, Scenario, scenarios
+from stack_under_test import BenchStack, start_stack
+from upstream import nginx_process
+
+BENCH_DIR = Path(__file__).resolve().parent
+TOOLS = {"nginx": "nginx", "wrk": "wrk", "taskset": "util-linux"}  # binary -> Debian package
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per measured point")
+    p.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up per scenario")
+    p.add_argument("--connections", type=int, default=32, help="connections for req/s")
+    p.add_argument("--wrk-threads", type=int, default=1)
+    p.add_argument("--scenarios", default="", help="comma list (default: all)")
+    p.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
+    p.add_argument("--no-install", action="store_true", help="never apt-get missing tools")
+    p.add_argument("--keep-workdir", action="store_true", help="keep configs and logs")
+    return p.parse_args(argv)
+
+
+def find_tool(name: str) -> str | None:
+    # nginx lives in /usr/sbin, which is not on every user's PATH.
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+
+
+def ensure_tools(install: bool) -> dict[str, str]:
+    missing = [name for name in TOOLS if find_tool(name) is None]
+    if missing and install:
+        if os.geteuid() != 0:
+            sys.exit(f"bench: missing {', '.join(missing)}; install them (apt-get) or run as root")
+        packages = sorted({TOOLS[name] for name in missing})
+        print(f"bench: installing {' '.join(packages)} with apt-get", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, timeout=600)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+            check=True,
+            env=env,
+            timeout=900,
+        )
+    found = {name: find_tool(name) for name in TOOLS}
+    still = [name for name, path in found.items() if path is None]
+    if still:
+        sys.exit(f"bench: missing {', '.join(still)}")
+    return {name: str(path) for name, path in found.items()}
+
+
+def pick_cores() -> tuple[int, int]:
+    """The gateway gets the first core to itself; everything else shares the second."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        print("bench: only one core available; gateway and load share it", flush=True)
+        return cores[0], cores[0]
+    return cores[0], cores[1]
+
+
+def sanity_check(url: str, headers: dict[str, str]) -> None:
+    """One request before measuring: a fast error page must never pass for speed."""
+    req = urllib.request.Request(url, data=BODY.encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            payload = json.load(resp)
+    except urllib.error.HTTPError as err:
+        raise SystemExit(f"bench: {url} answered {err.code}: {err.read()[:500]!r}") from err
+    if not payload.get("choices"):
+        raise SystemExit(f"bench: {url} answered without choices: {payload!r}")
+
+
+def measure(
+    scenario: Scenario, url: str, args: argparse.Namespace, tools: dict[str, str], cpu: int,
+    workdir: Path,
+) -> ScenarioResult:  # fmt: skip
+    sanity_check(url, scenario.headers)
+    script = workdir / f"{scenario.name}.lua"
+    script.write_text(lua_script(BODY, scenario.headers))
+
+    def point(connections: int, seconds: float) -> WrkResult:
+        return run_wrk(
+            tools["wrk"], url, script, connections, seconds, cpu, threads=args.wrk_threads
+        )
+
+    print(f"bench: {scenario.name}: warm-up {args.warmup:g}s", flush=True)
+    point(args.connections, args.warmup)
+    throughput = point(args.connections, args.duration)
+    print(
+        f"bench: {scenario.name}: {throughput.rps:,.0f} req/s at c={args.connections}", flush=True
+    )
+    latency = point(1, args.duration)
+    print(
+        f"bench: {scenario.name}: p50 {latency.lat_p50_us / 1000:.3f} ms, "
+        f"p99 {latency.lat_p99_us / 1000:.3f} ms at c=1",
+        flush=True,
+    )
+    return ScenarioResult(scenario.name, scenario.description, throughput, latency)
+
+
+def wait_for_workers(stack: BenchStack, timeout: float = 60.0) -> dict:
+    """Let the logger and analytics drain what the run published (bounded), then report
+    the stream counts: evidence that logging was on during the measurement."""
+    start = time.monotonic()
+    while True:
+        counts = stack.jetstream_counts()
+        pending = sum(v for entry in counts.values() for k, v in entry.items() if "pending" in k)
+        waited = time.monotonic() - start
+        if pending == 0 or waited >= timeout:
+            counts["drained"] = {"after_s": round(waited, 1), "still_pending": pending}
+            return counts
+        time.sleep(1)
+
+
+def machine_info() -> dict:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    rev = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "loadavg_at_start": os.getloadavg(),
+        "git_rev": rev,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    tools = ensure_tools(install=not args.no_install)
+    gateway_cpu, other_cpu = pick_cores()
+    workdir = Path(tempfile.mkdtemp(prefix="portcullis-bench-"))
+    nginx_port = free_port()
+    upstream_v1 = f"http://127.0.0.1:{nginx_port}/v1"
+    chosen = scenarios(upstream_v1)
+    if args.scenarios:
+        wanted = set(args.scenarios.split(","))
+        chosen = [s for s in chosen if s.name in wanted]
+    started = dt.datetime.now(dt.UTC)
+    info = machine_info()
+    nginx = nginx_process(tools["nginx"], nginx_port, workdir / "nginx", other_cpu)
+    stack: BenchStack | None = None
+    results: list[ScenarioResult] = []
+    jetstream: dict = {}
+    try:
+        nginx.start(20)
+        if any(s.via_gateway for s in chosen):
+            print("bench: starting NATS, Valkey, SeaweedFS, logger, analytics, gateway", flush=True)
+            stack = start_stack(workdir, gateway_cpu, other_cpu)
+        for scenario in chosen:
+            base = stack.gateway_url + "/v1" if scenario.via_gateway and stack else upstream_v1
+            results.append(
+                measure(scenario, base + "/chat/completions", args, tools, other_cpu, workdir)
+            )
+        if stack is not None:
+            jetstream = wait_for_workers(stack)
+    finally:
+        if stack is not None:
+            stack.stop()
+        nginx.stop()
+        if args.keep_workdir:
+            print(f"bench: configs and logs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    summary = summarise(results)
+    report = {
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": info,
+        "pinning": {"gateway_cpu": gateway_cpu, "everything_else_cpu": other_cpu},
+        "config": {
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "connections": args.connections,
+            "wrk_threads": args.wrk_threads,
+        },
+        "scenarios": [
+            {
+                "name": r.name,
+                "description": r.description,
+                "throughput": r.throughput.to_json(),
+                "latency_c1": r.latency.to_json(),
+            }
+            for r in results
+        ],
+        "summary": summary,
+        "jetstream_after_run": jetstream,
+    }
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    out = args.results_dir / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+
+    print()
+    print(markdown_table(summary, args.connections))
+    print()
+    print(f"gateway on cpu {gateway_cpu}; nginx, wrk, NATS, logger, analytics on cpu {other_cpu}")
+    if jetstream:
+        print(f"JetStream after the run: {json.dumps(jetstream)}")
+    print(f"results: {out}")
+    bad = [r.name for r in results if r.throughput.errors + r.latency.errors]
+    if bad:
+        print(f"bench: errors during {', '.join(bad)}: the numbers above are not valid")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
