@@ -153,11 +153,13 @@ def seaweed_argv(ports: SeaweedPorts, data_dir: Path) -> list[str]:
         "-s3.port.lance=0",
         "-iam=false",
         "-s3.iam=false",
-        "-volume.max=8",
+        # Room for many buckets: each new bucket grows several volumes at once, and volumes
+        # are not preallocated, so a high limit costs no disk until data arrives.
+        "-volume.max=100",
         # The volume server's default 10 s pause before a graceful stop only matters
         # behind a load balancer; here it would turn every stop into a SIGKILL.
         "-volume.preStopSeconds=0",
-        "-master.volumeSizeLimitMB=256",
+        "-master.volumeSizeLimitMB=64",
         "-metricsPort=0",
         "-master.telemetry=false",
     ]
@@ -178,6 +180,8 @@ class ManagedProcess:
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
     proc: subprocess.Popen | None = None
+    # Grace between SIGTERM and SIGKILL on stop().
+    stop_timeout: float = 10.0
 
     def start(self, timeout: float = 30.0) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -219,8 +223,8 @@ class ManagedProcess:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._signal(signal.SIGTERM, timeout)
+    def stop(self, timeout: float | None = None) -> None:
+        self._signal(signal.SIGTERM, self.stop_timeout if timeout is None else timeout)
 
     def kill(self) -> None:
         self._signal(signal.SIGKILL, 10.0)
@@ -278,4 +282,7 @@ def seaweed_process(data_dir: Path, ports: SeaweedPorts | None = None) -> Manage
         # The S3 gateway answers 200 on / (ListBuckets) once the filer behind it is up.
         ready=http_ready(f"http://127.0.0.1:{ports.s3}/"),
         log_path=data_dir.parent / "logs" / f"seaweedfs-{ports.s3}.log",
+        # SeaweedFS's filer waits ~15 s on its S3 part after SIGTERM, whatever the flags;
+        # test servers are thrown away, so they get a short grace before SIGKILL.
+        stop_timeout=3.0,
     )
