@@ -123,3 +123,24 @@ def test_stream_failure_mid_answer(client, mode):
 def test_bad_json_and_unknown_route(mock_url):
     assert httpx.post(f"{mock_url}/v1/chat/completions", content=b"{nope").status_code == 400
     assert httpx.post(f"{mock_url}/v1/nothing", json={}).status_code == 404
+
+
+def test_azure_deployment_routes(mock_url):
+    azure = openai.AzureOpenAI(
+        azure_endpoint=mock_url,
+        api_key="az-key",
+        api_version="2024-10-21",
+        azure_deployment="gpt4o-prod",
+        max_retries=0,
+    )
+    httpx.delete(f"{mock_url}/mock/requests")
+    answer = azure.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi azure"}]
+    )
+    assert answer.choices[0].message.content == "mock reply to: hi azure"
+    [entry] = recorded(mock_url)
+    assert entry["path"] == "/openai/deployments/gpt4o-prod/chat/completions"
+    assert entry["query"] == "api-version=2024-10-21"
+    assert entry["headers"]["api-key"] == "az-key"
+    no_version = httpx.post(f"{mock_url}/openai/deployments/d/chat/completions", json={})
+    assert no_version.status_code == 404

@@ -1,16 +1,265 @@
-"""What the gateway needs to know about a provider, as data.
+"""What the gateway needs to know about a provider, as data, and the adapter interface
+every provider module implements.
 
-An OpenAI-compatible provider is just a base URL and an auth style; the request path
-forwards bodies untouched and streams bytes through. Providers with another wire format
-(Anthropic, Bedrock, ...) will add request/response/stream-chunk transforms here, one
-module per provider, without touching the request path.
+A provider is a ``ProviderSpec`` (name, base URL, auth style, prices id) plus, for a wire
+format other than OpenAI's, an adapter: a declarative parameter map (OpenAI field ->
+provider field, default, min/max clamp, transform) and small pure functions for the
+request, the response, the stream chunks and the errors. Modelled on the Portkey
+gateway's ``src/providers/<name>/`` folders (facts carry over, code does not).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+import struct
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 OPENAI_ROUTES = frozenset({"/chat/completions", "/completions", "/embeddings"})
+
+# Endpoint names are the OpenAI path suffixes the gateway already routes on.
+CHAT = "/chat/completions"
+COMPLETIONS = "/completions"
+EMBEDDINGS = "/embeddings"
+RERANK = "/rerank"
+
+
+class _Drop:
+    """Returned by a transform to leave the field out of the provider request."""
+
+    def __repr__(self) -> str:
+        return "DROP"
+
+
+DROP: Any = _Drop()
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """How one OpenAI field becomes one provider field.
+
+    ``target`` may be dotted (``generationConfig.temperature``) to nest the value.
+    ``transform(value, openai_body)`` returns the provider value or ``DROP``.
+    ``default`` is written when the caller did not send the field (Anthropic requires
+    ``max_tokens``, for instance); ``min``/``max`` clamp numbers, with a note.
+    """
+
+    target: str
+    default: Any = _UNSET
+    min: float | None = None
+    max: float | None = None
+    transform: Callable[[Any, dict], Any] | None = None
+
+
+# One OpenAI field may feed several provider fields (messages -> messages + system).
+ParamMap = Mapping[str, Param | tuple[Param, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderOptions:
+    """Per-request provider settings: the key, extra headers in Portkey's names
+    (``x-portkey-anthropic-beta`` arrives here as ``anthropic-beta``), and whether the
+    caller wants strict OpenAI bodies (``x-portkey-strict-open-ai-compliance``)."""
+
+    api_key: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    strict_openai: bool = True
+
+
+@dataclass(slots=True)
+class ProviderRequest:
+    """The exact request to send: method, path (appended to the base URL), headers and
+    a JSON body. ``notes`` name what was dropped or clamped, for the log."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict
+    notes: list[str] = field(default_factory=list)
+    # Set when the host depends on the request (Azure's resource name), else the spec's.
+    base_url: str | None = None
+
+
+class AdapterError(ValueError):
+    """The request cannot be expressed for this provider (unsupported endpoint, missing
+    required field); answered 400 with an OpenAI-style body, never a 500."""
+
+    def __init__(self, message: str, code: str = "invalid_request", status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+    def body(self) -> dict:
+        return error_body(str(self), "invalid_request_error", self.code)
+
+
+def error_body(
+    message: str, kind: str = "api_error", code: str | None = None, param: str | None = None
+) -> dict:
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def _set_path(out: dict, dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = out
+    for name in parents:
+        node = node.setdefault(name, {})
+    node[leaf] = value
+
+
+def _has_path(out: dict, dotted: str) -> bool:
+    node: Any = out
+    for name in dotted.split("."):
+        if not isinstance(node, dict) or name not in node:
+            return False
+        node = node[name]
+    return True
+
+
+def _clamp(name: str, value: Any, param: Param, notes: list[str]) -> Any:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return value
+    clamped = value
+    if param.min is not None and clamped < param.min:
+        clamped = type(value)(param.min) if isinstance(value, float) else param.min
+    if param.max is not None and clamped > param.max:
+        clamped = type(value)(param.max) if isinstance(value, float) else param.max
+    if clamped != value:
+        notes.append(f"clamped {name} from {value} to {clamped}")
+    return clamped
+
+
+def apply_params(body: dict, params: ParamMap, notes: list[str]) -> dict:
+    """Translate an OpenAI body through a parameter map. Fields the map does not know
+    are dropped and named in ``notes`` (the log carries them), never an error."""
+    out: dict = {}
+    for name, value in body.items():
+        if value is None:
+            continue  # OpenAI reads null as "not given"; providers often refuse it
+        spec = params.get(name)
+        if spec is None:
+            notes.append(f"dropped unsupported parameter {name}")
+            continue
+        for param in spec if isinstance(spec, tuple) else (spec,):
+            mapped = param.transform(value, body) if param.transform else value
+            if mapped is DROP:
+                continue
+            _set_path(out, param.target, _clamp(name, mapped, param, notes))
+    for spec in params.values():
+        for param in spec if isinstance(spec, tuple) else (spec,):
+            if param.default is not _UNSET and not _has_path(out, param.target):
+                _set_path(out, param.target, param.default)
+    return out
+
+
+def openai_usage(
+    prompt: int, completion: int, cached: int | None = None, reasoning: int | None = None
+) -> dict:
+    """OpenAI's usage object; ``prompt`` counts cached tokens too, as OpenAI's does."""
+    usage: dict = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+    if cached is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": cached}
+    if reasoning is not None:
+        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
+    return usage
+
+
+def float32_base64(vector: list[float]) -> str:
+    """OpenAI's ``encoding_format: "base64"``: little-endian float32, base64-encoded (the
+    openai SDK asks for it by default and decodes it itself)."""
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+
+
+class ChunkWriter:
+    """Builds ``chat.completion.chunk`` dicts for one stream (same id, model, created),
+    so every stream transformer emits exactly the shape the OpenAI SDK parses."""
+
+    def __init__(self, ident: str, model: str, created: int, include_usage: bool) -> None:
+        self.id = ident
+        self.model = model
+        self.created = created
+        self.include_usage = include_usage
+
+    def chunk(self, delta: dict, finish_reason: str | None = None) -> dict:
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [
+                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+            ],
+        }
+
+    def usage_chunk(self, usage: dict) -> dict:
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [],
+            "usage": usage,
+        }
+
+
+class StreamTransformer(Protocol):
+    """Fed the provider's stream events one at a time (decoded JSON, plus the SSE event
+    name when there is one); returns the OpenAI chunks to send for each. ``finish()``
+    at the end of the provider stream returns what is still owed (the final usage chunk
+    when ``stream_options.include_usage`` was set). An ``{"error": ...}`` dict in the
+    output is a provider error mid-stream: the request path sends it and ends."""
+
+    usage: dict | None
+    error: dict | None
+
+    def feed(self, event: dict, event_name: str | None = None) -> list[dict]: ...
+
+    def finish(self) -> list[dict]: ...
+
+
+class ProviderAdapter(Protocol):
+    """The four transforms of one wire format; all pure. ``transform_response`` may be
+    given the OpenAI request (``request``) for what the provider does not echo back
+    (Cohere's embeddings omit the model, for instance)."""
+
+    # "sse" (text/event-stream) or "ndjson" (one JSON object a line, Ollama).
+    stream_framing: str
+
+    def transform_request(
+        self, openai_body: dict, endpoint: str, options: ProviderOptions
+    ) -> ProviderRequest: ...
+
+    def transform_response(
+        self,
+        status: int,
+        provider_body: Any,
+        endpoint: str,
+        created: int | None = None,
+        strict_openai: bool = True,
+        request: dict | None = None,
+    ) -> dict: ...
+
+    def stream_transformer(
+        self, openai_body: dict, created: int | None = None, strict_openai: bool = True
+    ) -> StreamTransformer: ...
+
+    def map_error(self, status: int, provider_body: Any) -> tuple[int, dict]: ...
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def include_usage(openai_body: dict) -> bool:
+    options = openai_body.get("stream_options")
+    return isinstance(options, dict) and bool(options.get("include_usage"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +272,10 @@ class ProviderSpec:
     auth_scheme: str = "Bearer "
     # genai-prices provider id for cost; None when prices are not known.
     prices_id: str | None = None
+    # The wire-format adapter; None means OpenAI's format, passed through untouched.
+    adapter: ProviderAdapter | None = None
+    # Other names callers use for this provider (Portkey's slug vs. the short name).
+    aliases: tuple[str, ...] = ()
 
     def authorization(self, api_key: str) -> str:
         return self.auth_scheme + api_key

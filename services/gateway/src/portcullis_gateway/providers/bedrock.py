@@ -1,0 +1,294 @@
+"""Amazon Bedrock Converse API (``/model/{modelId}/converse`` and ``/converse-stream``)
+<-> OpenAI chat completions.
+
+Facts from the Bedrock API reference: one request shape for every model family;
+``system`` is a list of text blocks; message content blocks are ``text``, ``image``
+(bytes, base64 in JSON; no URLs), ``toolUse`` and ``toolResult``; sampling lives in
+``inferenceConfig``; tools in ``toolConfig`` (``toolSpec.inputSchema.json``); usage counts
+cache reads and writes apart from ``inputTokens``. The stream is the AWS binary event
+stream (``framing.AWSEventStreamDecoder``) of ``messageStart``, ``contentBlockStart``,
+``contentBlockDelta``, ``contentBlockStop``, ``messageStop`` and ``metadata`` (usage),
+or an exception frame. Auth: a Bedrock API key as a Bearer; SigV4 signing with IAM
+credentials is the request path's job (it needs the final URL and the clock).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import msgspec
+
+from portcullis_gateway.providers._bedrock_stream import BedrockStream
+from portcullis_gateway.providers.base import (
+    CHAT,
+    DROP,
+    AdapterError,
+    Param,
+    ParamMap,
+    ProviderOptions,
+    ProviderRequest,
+    ProviderSpec,
+    apply_params,
+    include_usage,
+    now,
+    openai_usage,
+)
+from portcullis_gateway.providers.errors import normalize_error
+
+NAME = "bedrock"
+DEFAULT_REGION = "us-east-1"
+_decode = msgspec.json.decode
+_encode = msgspec.json.encode
+
+FINISH_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "guardrail_intervened": "content_filter",
+    "content_filtered": "content_filter",
+}
+_IMAGE_FORMATS = {
+    "image/png": "png",
+    "image/jpeg": "jpeg",
+    "image/gif": "gif",
+    "image/webp": "webp",
+}
+
+
+def _image(part: dict) -> dict:
+    image = part.get("image_url")
+    url = image.get("url") if isinstance(image, dict) else image
+    if isinstance(url, str) and url.startswith("data:"):
+        header, _, data = url[5:].partition(",")
+        fmt = _IMAGE_FORMATS.get(header.split(";", 1)[0])
+        if fmt is not None:
+            return {"image": {"format": fmt, "source": {"bytes": data}}}
+    # Bedrock reads images from the request (or S3), never from a URL.
+    raise AdapterError(
+        "bedrock takes images as base64 data URLs (png, jpeg, gif, webp) only",
+        code="unsupported_image",
+    )
+
+
+def _blocks(content: Any) -> list[dict]:
+    if isinstance(content, str):
+        return [{"text": content}] if content else []
+    blocks: list[dict] = []
+    for part in content if isinstance(content, list) else ():
+        if part.get("type") == "text":
+            blocks.append({"text": part.get("text", "")})
+        elif part.get("type") == "image_url":
+            blocks.append(_image(part))
+    return blocks
+
+
+def _tool_use(call: dict) -> dict:
+    function = call.get("function") or {}
+    try:
+        arguments = _decode(function.get("arguments") or "{}")
+    except msgspec.DecodeError:
+        raise AdapterError(
+            f"tool call {call.get('id')!r} has arguments that are not JSON",
+            code="invalid_tool_arguments",
+        ) from None
+    return {
+        "toolUse": {"toolUseId": call.get("id"), "name": function.get("name"), "input": arguments}
+    }
+
+
+def _messages(messages: Any, body: dict) -> list[dict]:
+    out: list[dict] = []
+    for message in messages if isinstance(messages, list) else ():
+        role = message.get("role")
+        if role in ("system", "developer"):
+            continue
+        if role == "assistant":
+            content = _blocks(message.get("content"))
+            content.extend(_tool_use(c) for c in message.get("tool_calls") or ())
+            out.append({"role": "assistant", "content": content})
+        elif role == "tool":
+            text = message.get("content")
+            result_content = [{"text": text}] if isinstance(text, str) else _blocks(text)
+            result = {
+                "toolResult": {"toolUseId": message.get("tool_call_id"), "content": result_content}
+            }
+            last = out[-1] if out else None
+            # Results of parallel calls go back together in one user turn.
+            if last and last["role"] == "user" and all("toolResult" in b for b in last["content"]):
+                last["content"].append(result)
+            else:
+                out.append({"role": "user", "content": [result]})
+        elif role == "user":
+            out.append({"role": "user", "content": _blocks(message.get("content"))})
+    return out
+
+
+def _system(messages: Any, body: dict) -> Any:
+    blocks = [
+        block
+        for message in (messages if isinstance(messages, list) else ())
+        if message.get("role") in ("system", "developer")
+        for block in _blocks(message.get("content"))
+    ]
+    return blocks or DROP
+
+
+def _tools(tools: Any, body: dict) -> Any:
+    specs = []
+    for tool in tools if isinstance(tools, list) else ():
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict):
+            schema = function.get("parameters") or {"type": "object", "properties": {}}
+            spec = {"name": function.get("name"), "inputSchema": {"json": schema}}
+            if function.get("description"):
+                spec["description"] = function["description"]
+            specs.append({"toolSpec": spec})
+    return specs or DROP
+
+
+def _tool_choice(choice: Any, body: dict) -> Any:
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name")
+        return {"tool": {"name": name}} if name else DROP
+    # Converse has no "none": the caller's tools stay available (auto).
+    return {"auto": {"auto": {}}, "required": {"any": {}}}.get(choice, DROP)
+
+
+def _stop(stop: Any, body: dict) -> Any:
+    return [stop] if isinstance(stop, str) else stop or DROP
+
+
+def _consumed(value: Any, body: dict) -> Any:
+    return DROP  # model goes in the path, stream picks it: no note
+
+
+PARAMS: ParamMap = {
+    "model": Param("model", transform=_consumed),
+    "stream": Param("stream", transform=_consumed),
+    "stream_options": Param("stream", transform=_consumed),
+    "messages": (Param("messages", transform=_messages), Param("system", transform=_system)),
+    "max_tokens": Param("inferenceConfig.maxTokens"),
+    "max_completion_tokens": Param("inferenceConfig.maxTokens"),
+    "temperature": Param("inferenceConfig.temperature", min=0, max=1),
+    "top_p": Param("inferenceConfig.topP", min=0, max=1),
+    "stop": Param("inferenceConfig.stopSequences", transform=_stop),
+    "top_k": Param("additionalModelRequestFields.top_k"),
+    "tools": Param("toolConfig.tools", transform=_tools),
+    "tool_choice": Param("toolConfig.toolChoice", transform=_tool_choice),
+}
+
+
+def usage_from(usage: dict) -> dict:
+    read = usage.get("cacheReadInputTokens") or 0
+    written = usage.get("cacheWriteInputTokens") or 0
+    prompt = (usage.get("inputTokens") or 0) + read + written
+    return openai_usage(prompt, usage.get("outputTokens") or 0, cached=read)
+
+
+def tool_call(block: dict, position: int) -> dict:
+    return {
+        "id": block.get("toolUseId") or f"call_{position}",
+        "type": "function",
+        "function": {
+            "name": block.get("name"),
+            "arguments": _encode(block.get("input") or {}).decode(),
+        },
+    }
+
+
+class BedrockAdapter:
+    stream_framing = "aws-eventstream"
+
+    def transform_request(
+        self, openai_body: dict, endpoint: str, options: ProviderOptions
+    ) -> ProviderRequest:
+        if endpoint != CHAT:
+            raise AdapterError(f"bedrock does not support {endpoint} yet", "unsupported_endpoint")
+        model = openai_body.get("model")
+        if not isinstance(model, str) or not model:
+            raise AdapterError("model is required", code="missing_model")
+        notes: list[str] = []
+        body = apply_params(openai_body, PARAMS, notes)
+        if "toolChoice" in body.get("toolConfig", {}) and "tools" not in body["toolConfig"]:
+            del body["toolConfig"]  # a choice without tools is refused by Bedrock
+        region = options.headers.get("aws-region") or DEFAULT_REGION
+        # Model ids and ARNs carry ":" and "/": the path takes them percent-encoded.
+        action = "converse-stream" if openai_body.get("stream") else "converse"
+        path = f"/model/{quote(model, safe='')}/{action}"
+        headers = {"content-type": "application/json"}
+        if options.api_key:
+            headers["authorization"] = "Bearer " + options.api_key
+        base = f"https://bedrock-runtime.{quote(region, safe='')}.amazonaws.com"
+        return ProviderRequest("POST", path, headers, body, notes, base_url=base)
+
+    def transform_response(
+        self,
+        status: int,
+        provider_body: Any,
+        endpoint: str,
+        created: int | None = None,
+        strict_openai: bool = True,
+        request: dict | None = None,
+    ) -> dict:
+        if status >= 400 or not isinstance(provider_body, dict) or "output" not in provider_body:
+            return self.map_error(status, provider_body)[1]
+        created = created if created is not None else now()
+        content = ((provider_body.get("output") or {}).get("message") or {}).get("content") or []
+        text = [b["text"] for b in content if "text" in b]
+        calls = [
+            tool_call(b["toolUse"], i) for i, b in enumerate(c for c in content if "toolUse" in c)
+        ]
+        message: dict = {
+            "role": "assistant",
+            "content": "".join(text) if text or not calls else None,
+        }
+        if calls:
+            message["tool_calls"] = calls
+        reasoning = [b["reasoningContent"] for b in content if "reasoningContent" in b]
+        if reasoning and not strict_openai:
+            message["content_blocks"] = [
+                {"type": "thinking", **(r.get("reasoningText") or {})} for r in reasoning
+            ]
+        finish = FINISH_REASONS.get(provider_body.get("stopReason"), "stop")
+        return {
+            # Converse answers carry no id (it is in the x-amzn-requestid header).
+            "id": f"chatcmpl-bedrock-{created}",
+            "object": "chat.completion",
+            "created": created,
+            "model": (request or {}).get("model", ""),
+            "choices": [
+                {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+            ],
+            "usage": usage_from(provider_body.get("usage") or {}),
+        }
+
+    def stream_transformer(
+        self, openai_body: dict, created: int | None = None, strict_openai: bool = True
+    ) -> BedrockStream:
+        created = created if created is not None else now()
+        return BedrockStream(
+            include_usage(openai_body),
+            created,
+            str(openai_body.get("model", "")),
+            strict_openai,
+            FINISH_REASONS,
+            usage_from,
+        )
+
+    def map_error(self, status: int, provider_body: Any) -> tuple[int, dict]:
+        # Bedrock errors are {"message": "..."} with the kind in x-amzn-errortype.
+        return normalize_error(status, provider_body, NAME)
+
+
+ADAPTER = BedrockAdapter()
+SPEC = ProviderSpec(
+    name=NAME,
+    # The host depends on the region: no pass-through until the request path uses this.
+    base_url=f"https://bedrock-runtime.{DEFAULT_REGION}.amazonaws.com",
+    routes=frozenset(),
+    prices_id="aws",
+    adapter=ADAPTER,
+    aliases=("aws-bedrock",),
+)

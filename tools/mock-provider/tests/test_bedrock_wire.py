@@ -1,0 +1,78 @@
+"""The mock speaks Bedrock Converse: JSON, the binary event stream (frames with valid
+CRC32 checksums), ValidationException-style 400s, and the shared knobs."""
+
+import struct
+import sys
+import zlib
+
+import httpx
+import msgspec
+import pytest
+from portcullis_stack.servers import ManagedProcess, free_port, http_ready
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    port = free_port()
+    proc = ManagedProcess(
+        name="mock-provider-bedrock",
+        argv=[sys.executable, "-m", "mock_provider", "--host", "127.0.0.1", "--port", str(port)],
+        ready=http_ready(f"http://127.0.0.1:{port}/health"),
+        log_path=tmp_path_factory.mktemp("mock") / "mock.log",
+    ).start()
+    yield f"http://127.0.0.1:{port}"
+    proc.stop()
+
+
+def frames(raw: bytes) -> list[tuple[str, dict]]:
+    """Split and check frames: the event type is the first header's string value."""
+    out = []
+    while raw:
+        total, headers_length = struct.unpack(">II", raw[:8])
+        frame, raw = raw[:total], raw[total:]
+        assert struct.unpack(">I", frame[8:12])[0] == zlib.crc32(frame[:8])
+        assert struct.unpack(">I", frame[-4:])[0] == zlib.crc32(frame[:-4])
+        name_length = frame[12]
+        value_at = 12 + 1 + name_length + 1
+        (value_length,) = struct.unpack(">H", frame[value_at : value_at + 2])
+        event = frame[value_at + 2 : value_at + 2 + value_length].decode()
+        out.append((event, msgspec.json.decode(frame[12 + headers_length : -4])))
+    return out
+
+
+BODY = {"messages": [{"role": "user", "content": [{"text": "hello there"}]}]}
+MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
+
+
+def test_converse_json(base):
+    answer = httpx.post(f"{base}/model/{MODEL}/converse", json=BODY).json()
+    assert answer["output"]["message"]["content"] == [{"text": "mock reply to: hello there"}]
+    assert answer["stopReason"] == "end_turn"
+    assert answer["usage"] == {"inputTokens": 2, "outputTokens": 5, "totalTokens": 7}
+
+
+def test_converse_stream_frames(base):
+    response = httpx.post(f"{base}/model/{MODEL}/converse-stream", json=BODY)
+    assert response.headers["content-type"] == "application/vnd.amazon.eventstream"
+    events = frames(response.content)
+    names = [name for name, _ in events]
+    assert names[0] == "messageStart" and names[-2:] == ["messageStop", "metadata"]
+    text = "".join(p["delta"]["text"] for n, p in events if n == "contentBlockDelta")
+    assert text == "mock reply to: hello there"
+    assert events[-1][1]["usage"]["outputTokens"] == 5
+
+
+def test_tool_use_validation_and_stream_exception(base):
+    tools = {
+        "toolConfig": {"tools": [{"toolSpec": {"name": "lookup", "inputSchema": {"json": {}}}}]}
+    }
+    answer = httpx.post(f"{base}/model/m/converse", json={**BODY, **tools}).json()
+    assert answer["stopReason"] == "tool_use"
+    assert answer["output"]["message"]["content"][0]["toolUse"]["input"] == {"echo": "hello there"}
+    bad = httpx.post(
+        f"{base}/model/m/converse", json={"messages": [{"role": "user", "content": "x"}]}
+    )
+    assert bad.status_code == 400 and "content" in bad.json()["message"]
+    failing = {**BODY, "mock": {"fail_after_chunks": 1, "fail_mode": "event"}}
+    events = frames(httpx.post(f"{base}/model/m/converse-stream", json=failing).content)
+    assert events[-1][0] == "throttlingException"
