@@ -43,4 +43,22 @@ def scenarios(upstream_v1: str) -> list[Scenario]:
             },
             "wrk -> gateway -> nginx (inline x-portkey-config)",
         ),
+        Scenario(
+            "gateway-fallback",
+            True,
+            {
+                **base,
+                "x-portkey-config": json.dumps(
+                    {
+                        "strategy": {"mode": "fallback"},
+                        "targets": [
+                            {"provider": "openai", "custom_host": upstream_v1},
+                            {"provider": "openai", "custom_host": upstream_v1 + "/backup"},
+                        ],
+                    },
+                    separators=(",", ":"),
+                ),
+            },
+            "wrk -> gateway -> nginx (two-target fallback config; the first answers)",
+        ),
     ]

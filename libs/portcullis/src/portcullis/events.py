@@ -39,6 +39,18 @@ class Timings(msgspec.Struct, kw_only=True, omit_defaults=True):
     upstream_ms: float | None = None
 
 
+class Attempt(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One upstream call (or a skipped target) made while routing a request."""
+
+    path: str  # the target's JSON path in the config, e.g. config.targets[1].targets[0]
+    provider: str
+    status: int = 0  # 0: no HTTP answer (unreachable, timed out, skipped)
+    latency_ms: float = 0.0
+    retry: int = 0  # 0 for the first call to this target, then 1, 2, ...
+    error: dict | None = None
+    skipped: str | None = None  # why the target was not called, e.g. circuit_open
+
+
 class RequestLogged(msgspec.Struct, kw_only=True, omit_defaults=True):
     """The full record of one request: what came in, what went out, and how."""
 
@@ -70,6 +82,11 @@ class RequestLogged(msgspec.Struct, kw_only=True, omit_defaults=True):
     retry_attempts: int = 0
     last_used_option_index: str = "config"
     cache_status: str = "DISABLED"
+    # Routing (issue 4): every call made, in order; empty when there was one call.
+    attempts: list[Attempt] = []
+    retries_total: int = 0  # retries over all targets (retry_attempts: the answering one)
+    fallbacks: int = 0  # times the request moved on to another target
+    rescued: bool = False  # succeeded after at least one failed call
     v: int = REQUEST_LOGGED_VERSION
 
 
@@ -101,6 +118,9 @@ class RequestMetered(msgspec.Struct, kw_only=True, omit_defaults=True):
     cache_status: str = "DISABLED"
     metadata: dict[str, str] = {}
     user: str | None = None
+    retries_total: int = 0
+    fallbacks: int = 0
+    rescued: bool = False
     v: int = REQUEST_METERED_VERSION
 
 
@@ -134,6 +154,9 @@ def metered_from_logged(event: RequestLogged) -> RequestMetered:
         cache_status=event.cache_status,
         metadata=event.metadata,
         user=event.user,
+        retries_total=event.retries_total,
+        fallbacks=event.fallbacks,
+        rescued=event.rescued,
     )
 
 

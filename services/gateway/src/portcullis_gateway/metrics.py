@@ -77,6 +77,26 @@ class GatewayMetrics:
             "Bytes in the local spool, not yet replayed.",
             registry=r,
         )
+        self.routing_retries = Counter(
+            "portcullis_gateway_routing_retries",
+            "Retries made by the routing engine (config retry).",
+            registry=r,
+        )
+        self.routing_fallbacks = Counter(
+            "portcullis_gateway_routing_fallbacks",
+            "Times a request moved on to another target.",
+            registry=r,
+        )
+        self.routing_rescued = Counter(
+            "portcullis_gateway_routing_rescued",
+            "Requests that succeeded after at least one failed call.",
+            registry=r,
+        )
+        self.circuit_skips = Counter(
+            "portcullis_gateway_circuit_skips",
+            "Targets skipped because their circuit was open.",
+            registry=r,
+        )
         self._request_children: dict[tuple[str, str, str], Counter] = {}
         self._latency_children: dict[str, Histogram] = {}
         self._upstream_children: dict[str, Histogram] = {}
@@ -104,6 +124,18 @@ class GatewayMetrics:
                     provider
                 )
             upstream.observe(upstream_ms / 1000)
+
+    def observe_routing(
+        self, retries: int, fallbacks: int, rescued: bool, circuit_skips: int
+    ) -> None:
+        if retries:
+            self.routing_retries.inc(retries)
+        if fallbacks:
+            self.routing_fallbacks.inc(fallbacks)
+        if rescued:
+            self.routing_rescued.inc()
+        if circuit_skips:
+            self.circuit_skips.inc(circuit_skips)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -10,6 +10,7 @@ import logging
 
 from opentelemetry import trace
 
+from portcullis_gateway.adapters.circuits import Circuits
 from portcullis_gateway.adapters.events import EventPipeline
 from portcullis_gateway.adapters.nats_link import NatsLink
 from portcullis_gateway.adapters.redis_probe import RedisProbe
@@ -19,6 +20,7 @@ from portcullis_gateway.domain.cost import PriceBook
 from portcullis_gateway.domain.host_policy import HostPolicy
 from portcullis_gateway.metrics import GatewayMetrics
 from portcullis_gateway.providers import PROVIDERS
+from portcullis_gateway.routing.select import StickyPins
 from portcullis_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,8 @@ class Runtime:
             linger_s=settings.publish_linger_ms / 1000,
         )
         self.redis = RedisProbe(settings.redis_url)
+        self.sticky_pins = StickyPins()
+        self.circuits = Circuits(self.redis.client, settings.circuit_refresh_s)
         self.metrics.watch(lambda: len(self.events.buffer), lambda: self.spool.bytes)
         self._background: list[asyncio.Task] = []
 
@@ -70,6 +74,7 @@ class Runtime:
         self.spool.open()
         self.link.start()
         self.events.start()
+        self.circuits.start()
         self._background.append(asyncio.create_task(self.redis.check_at_start()))
         # Everything built so far (genai-prices' tables, imported modules) lives as long
         # as the process; keeping it out of the collector's sight turns full collections
@@ -85,6 +90,7 @@ class Runtime:
         )
 
     async def stop(self) -> None:
+        await self.circuits.close()
         await self.events.close()
         await self.link.close()
         await self.upstream.close()

@@ -29,6 +29,12 @@ class GatewaySettings(ServiceSettings):
     upstream_timeout_s: float = 600.0
     upstream_pool_size: int = 1000
 
+    # Routing: the longest Retry-After worth waiting for before a retry; a longer one
+    # ends the retries on that target (the request falls back, or the caller gets it).
+    retry_after_cap_s: float = 10.0
+    # How often circuit breaker states (shared in Redis) are re-read for known targets.
+    circuit_refresh_s: float = 0.5
+
     # Event pipeline.
     event_buffer_max: int = 100_000
     publish_batch_max: int = 512

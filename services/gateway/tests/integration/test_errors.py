@@ -153,16 +153,16 @@ async def test_unreachable_upstream_is_502(gateway, events, portkey_headers):
     assert logged.status == 502
 
 
-async def test_upstream_timeout_is_504(gateway, mock, events, portkey_headers):
+async def test_request_timeout_is_408(gateway, mock, events, portkey_headers):
     response = post(
         gateway,
         {"model": "m", "mock": {"latency_ms": 2000}},
         **{"x-portkey-custom-host": mock.v1, "x-portkey-request-timeout": "200"},
     )
-    assert response.status_code == 504
-    assert response.json()["error"]["code"] == "upstream_timeout"
+    assert response.status_code == 408
+    assert response.json()["error"]["code"] == "request_timeout"
     logged, _ = await events.log(gateway, portkey_headers(response.headers))
-    assert logged.status == 504
+    assert logged.status == 408
 
 
 @pytest.mark.parametrize("mode", ["drop", "event"])

@@ -142,3 +142,35 @@ def test_provider_error_body_becomes_the_error_and_html_is_a_string():
 def test_missing_request_body_is_null():
     ex = exchange(request_body=None, status=413)
     assert bytes(roundtrip(ex).request_body) == b"null"
+
+
+def test_routing_facts_reach_the_log_and_the_metric():
+    from portcullis.events import Attempt
+
+    attempts = [
+        Attempt(path="config.targets[0]", provider="openai", status=503, latency_ms=4.0),
+        Attempt(path="config.targets[0]", provider="openai", status=503, retry=1),
+        Attempt(path="config.targets[1]", provider="openai", skipped="circuit_open"),
+        Attempt(path="config.targets[2]", provider="openai", status=200, latency_ms=2.0),
+    ]
+    ex = exchange(
+        response_body=RESPONSE,
+        attempts=attempts,
+        retry_count=0,
+        option_index="config.targets[2]",
+        retries_total=1,
+        fallbacks=2,
+        rescued=True,
+    )
+    logged = roundtrip(ex)
+    assert logged.attempts == attempts
+    assert logged.last_used_option_index == "config.targets[2]"
+    assert logged.retries_total == 1 and logged.fallbacks == 2 and logged.rescued
+    metered = metered_from_logged(logged)
+    assert metered.retries_total == 1 and metered.fallbacks == 2 and metered.rescued
+
+
+def test_single_call_logs_no_attempt_list():
+    logged = roundtrip(exchange(response_body=RESPONSE))
+    assert logged.attempts == [] and logged.last_used_option_index == "config"
+    assert b"attempts" not in encode(logged)  # omitted: older consumers see no change

@@ -1,5 +1,5 @@
 from portcullis_gateway.domain.exchange import Exchange
-from portcullis_gateway.routes._relay import _passthrough, portkey_headers
+from portcullis_gateway.routes._relay import passthrough, portkey_headers
 
 
 def test_upstream_headers_are_filtered_and_lowercased():
@@ -14,7 +14,7 @@ def test_upstream_headers_are_filtered_and_lowercased():
         (b"Retry-After", b"2"),
         (b"x-portkey-request-id", b"from-another-gateway"),
     ]
-    assert _passthrough(raw) == [
+    assert passthrough(raw) == [
         (b"x-request-id", b"req_1"),
         (b"x-ratelimit-remaining-requests", b"99"),
         (b"retry-after", b"2"),
@@ -32,3 +32,12 @@ def test_portkey_response_headers():
         b"x-portkey-cache-status": b"DISABLED",
         b"x-portkey-last-used-option-index": b"config",
     }
+
+
+def test_portkey_response_headers_after_routing():
+    ex = Exchange("rid", "t", "POST", "/v1/chat/completions", "chat", 0, [])
+    ex.retry_count = 3
+    ex.option_index = "config.targets[1].targets[0]"
+    headers = dict(portkey_headers(ex))
+    assert headers[b"x-portkey-retry-attempt-count"] == b"3"
+    assert headers[b"x-portkey-last-used-option-index"] == b"config.targets[1].targets[0]"

@@ -69,7 +69,7 @@ def test_request_timeout_from_header_and_config():
         ({"x-portkey-config": '{"provider": 5}'}, "invalid_config"),
         (
             {"x-portkey-config": '{"strategy": {"mode": "fallback"}, "targets": []}'},
-            "config_not_supported",
+            "invalid_config",
         ),
         ({"x-portkey-config": '{"virtual_key": "vk-1"}'}, "virtual_key_unavailable"),
         ({"x-portkey-virtual-key": "vk-1"}, "virtual_key_unavailable"),
@@ -85,7 +85,7 @@ def test_bad_inputs_are_400_with_a_code_naming_the_problem(headers, code):
 
 def test_saved_config_message_says_it_arrives_later():
     with pytest.raises(InvalidRequest, match="saved configs are not available yet"):
-        parse_config("pc-prod-1")
+        parse_config("pc-prod-1", PROVIDERS)
 
 
 def test_strict_policy_refuses_private_custom_host_with_403():

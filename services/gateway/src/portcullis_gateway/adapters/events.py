@@ -183,6 +183,13 @@ class EventPipeline:
                 exchange.total_ms,
                 exchange.upstream_ms,
             )
+            if exchange.attempts is not None:
+                self.metrics.observe_routing(
+                    exchange.retries_total,
+                    exchange.fallbacks,
+                    exchange.rescued,
+                    sum(1 for attempt in exchange.attempts if attempt.skipped),
+                )
             headers = {MSG_ID: exchange.request_id}
             span_context = exchange.trace_context
             if span_context is not None:

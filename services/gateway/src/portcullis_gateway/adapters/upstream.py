@@ -19,6 +19,7 @@ from aiohttp.resolver import ThreadedResolver
 from portcullis_gateway.domain.errors import (
     GatewayError,
     HostNotAllowed,
+    RequestTimeout,
     UpstreamTimeout,
     UpstreamUnreachable,
 )
@@ -83,9 +84,10 @@ class Upstream:
         return aiohttp.ClientTimeout(total=seconds, connect=min(self.connect_timeout_s, seconds))
 
 
-def map_failure(exc: BaseException, url: str) -> GatewayError:
+def map_failure(exc: BaseException, url: str, deadline_s: float | None = None) -> GatewayError:
     """The gateway error for a failed upstream call; names the host, never the URL's
-    query (which may hold a key) nor any header."""
+    query (which may hold a key) nor any header. With a ``request_timeout``
+    (``deadline_s``) a timeout is the caller's 408, not the gateway's 504."""
     host = urlsplit(url).netloc or "the provider"
     if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(
         exc.os_error, PrivateAddressError
@@ -95,6 +97,10 @@ def map_failure(exc: BaseException, url: str) -> GatewayError:
             "which this gateway does not call"
         )
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        if deadline_s is not None:
+            return RequestTimeout(
+                f"{host} did not answer within the request timeout of {deadline_s * 1000:g} ms"
+            )
         return UpstreamTimeout(f"{host} did not answer in time")
     if isinstance(exc, aiohttp.ClientConnectorError):
         reason = exc.os_error.strerror or type(exc.os_error).__name__

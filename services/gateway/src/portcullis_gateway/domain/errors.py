@@ -66,6 +66,22 @@ class UpstreamTimeout(GatewayError):
     code = "upstream_timeout"
 
 
+class RequestTimeout(GatewayError):
+    """The target did not answer within ``request_timeout`` / x-portkey-request-timeout."""
+
+    status = 408
+    type = "timeout_error"
+    code = "request_timeout"
+
+
+class CircuitOpen(GatewayError):
+    """Every target the request could use has its circuit open (too many failures)."""
+
+    status = 503
+    type = "api_error"
+    code = "circuit_open"
+
+
 class ServiceUnavailable(GatewayError):
     """A backing service (logger, analytics, NATS) cannot answer right now."""
 

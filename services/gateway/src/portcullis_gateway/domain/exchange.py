@@ -5,7 +5,7 @@ beyond keeping references, and turned into a ``RequestLogged`` later, in the pub
 from __future__ import annotations
 
 import msgspec
-from portcullis.events import NULL_RAW, RequestLogged, Timings
+from portcullis.events import NULL_RAW, Attempt, RequestLogged, Timings
 
 from portcullis_gateway.domain import stream as sse
 from portcullis_gateway.domain import usage as usage_rules
@@ -46,6 +46,12 @@ class Exchange:
         "error",
         "metadata",
         "user",
+        "retry_count",
+        "option_index",
+        "attempts",
+        "retries_total",
+        "fallbacks",
+        "rescued",
     )
 
     def __init__(
@@ -86,6 +92,14 @@ class Exchange:
         self.error: dict | None = None
         self.metadata: dict[str, str] = {}
         self.user: str | None = None
+        # Routing: retries on the answering target, its config path, and the calls made
+        # (None on the single-call path, which records no attempt list).
+        self.retry_count = 0
+        self.option_index = "config"
+        self.attempts: list[Attempt] | None = None
+        self.retries_total = 0
+        self.fallbacks = 0
+        self.rescued = False
 
 
 class _ResponsePeek(msgspec.Struct):
@@ -174,4 +188,10 @@ def build_logged(
         ),
         metadata=ex.metadata,
         user=ex.user,
+        retry_attempts=ex.retry_count,
+        last_used_option_index=ex.option_index,
+        attempts=ex.attempts or [],
+        retries_total=ex.retries_total,
+        fallbacks=ex.fallbacks,
+        rescued=ex.rescued,
     )

@@ -3,8 +3,9 @@ credential, and the request's metadata. Pure; errors are ``GatewayError``s.
 
 Inputs follow Portkey's contract: ``x-portkey-provider``, ``x-portkey-custom-host``,
 ``x-portkey-request-timeout`` (ms), ``x-portkey-metadata`` and an inline
-``x-portkey-config`` object with the same fields (``provider``, ``api_key``,
-``custom_host``, ``request_timeout``); the config wins over the single headers.
+``x-portkey-config`` (the Gateway Config Object, parsed by ``routing``); the config wins
+over the single headers. A config with one target and nothing to retry takes the same
+single-call path as the headers; anything else goes to the routing engine.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import msgspec
 from portcullis_gateway.domain.errors import InvalidRequest
 from portcullis_gateway.domain.host_policy import HostPolicy
 from portcullis_gateway.providers.base import ProviderSpec
+from portcullis_gateway.routing import ROOT_PATH, ConfigError, Leaf, Node
+from portcullis_gateway.routing import parse_config as parse_routing_config
 
 PORTKEY_PREFIX = b"x-portkey-"
 # Not forwarded upstream: hop-by-hop headers, the ones the client library recomputes,
@@ -87,58 +90,42 @@ class Target:
     prices_id: str | None
 
 
-class InlineConfig(msgspec.Struct, kw_only=True):
-    provider: str | None = None
-    api_key: str | None = None
-    custom_host: str | None = None
-    request_timeout: float | None = None  # milliseconds, as in Portkey's config
-    # Routing and key features that arrive with later issues; refused, not ignored.
-    targets: list | None = None
-    strategy: dict | None = None
-    virtual_key: str | None = None
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """A config that needs the routing engine: several targets, retries or overrides."""
+
+    root: Node
+    header_timeout_s: float | None
 
 
-_config_from_obj = msgspec.convert
+_provider_names: dict[int, frozenset[str]] = {}
 
 
-def parse_config(value: str) -> InlineConfig:
+def _names(providers: Mapping[str, ProviderSpec]) -> frozenset[str]:
+    # The registry is a constant; its name set is computed once, not per request.
+    names = _provider_names.get(id(providers))
+    if names is None:
+        names = _provider_names[id(providers)] = frozenset(providers)
+    return names
+
+
+def parse_config(value: str, providers: Mapping[str, ProviderSpec]) -> Node:
+    """The routing tree of an inline ``x-portkey-config`` (cached by the header text)."""
     text = value.strip()
-    try:
-        raw = _decode_json(text)
-    except msgspec.DecodeError:
-        if text and not text.startswith(("{", "[", '"')):
-            raise InvalidRequest(
-                "x-portkey-config looks like a saved config id; saved configs are not "
-                "available yet (they arrive with the control plane): send the config as a "
-                "JSON object",
-                code="saved_config_unavailable",
-            ) from None
-        raise InvalidRequest("x-portkey-config is not valid JSON", code="invalid_config") from None
-    if not isinstance(raw, dict):
-        raise InvalidRequest("x-portkey-config must be a JSON object", code="invalid_config")
-    try:
-        config = _config_from_obj(raw, InlineConfig)
-    except msgspec.ValidationError as exc:
-        raise InvalidRequest(f"x-portkey-config: {exc}", code="invalid_config") from None
-    if config.targets is not None or config.strategy is not None:
+    if text and not text.startswith(("{", "[", '"')):
         raise InvalidRequest(
-            "config routing (strategy/targets) is not available yet: give a single "
-            "provider in the config",
-            code="config_not_supported",
+            "x-portkey-config looks like a saved config id; saved configs are not "
+            "available yet (they arrive with the control plane): send the config as a "
+            "JSON object",
+            code="saved_config_unavailable",
         )
-    if config.virtual_key is not None:
-        raise InvalidRequest(
-            "virtual keys are not available yet: give provider and api_key",
-            code="virtual_key_unavailable",
-        )
-    return config
+    try:
+        return parse_routing_config(text, _names(providers))
+    except ConfigError as exc:
+        raise InvalidRequest(str(exc), code=exc.code) from None
 
 
-def _timeout_s(header: str | None, config_ms: float | None) -> float | None:
-    if config_ms is not None:
-        if config_ms <= 0:
-            raise InvalidRequest("config request_timeout must be a positive number of ms")
-        return config_ms / 1000
+def _timeout_s(header: str | None) -> float | None:
     if header is None:
         return None
     try:
@@ -153,25 +140,24 @@ def _timeout_s(header: str | None, config_ms: float | None) -> float | None:
     return ms / 1000
 
 
-def resolve_target(
+def bind_leaf(
+    leaf: Leaf | None,
     portkey: Mapping[str, str],
     authorization: str | None,
     policy: HostPolicy,
     providers: Mapping[str, ProviderSpec],
+    header_timeout_s: float | None,
 ) -> Target:
-    config_header = portkey.get("x-portkey-config")
-    config = parse_config(config_header) if config_header is not None else InlineConfig()
-    if "x-portkey-virtual-key" in portkey and config_header is None:
-        raise InvalidRequest(
-            "virtual keys are not available yet: give x-portkey-provider and Authorization",
-            code="virtual_key_unavailable",
-        )
-    provider = config.provider or portkey.get("x-portkey-provider")
-    custom_host = config.custom_host or portkey.get("x-portkey-custom-host")
+    """The upstream call for one config target (or, with no config, the headers)."""
+    provider = (leaf.provider if leaf else None) or portkey.get("x-portkey-provider")
+    custom_host = (leaf.settings.custom_host if leaf else None) or portkey.get(
+        "x-portkey-custom-host"
+    )
     if not provider and not custom_host:
+        where = f" (target {leaf.path})" if leaf is not None and leaf.path != ROOT_PATH else ""
         raise InvalidRequest(
             "no provider given: send x-portkey-provider (e.g. openai), "
-            "x-portkey-custom-host or an x-portkey-config with provider",
+            f"x-portkey-custom-host or an x-portkey-config with provider{where}",
             code="missing_provider",
         )
     # A custom host alone means an OpenAI-compatible server.
@@ -183,20 +169,54 @@ def resolve_target(
             code="unknown_provider",
         )
     base_url = policy.check(custom_host) if custom_host else spec.base_url
-    if config.api_key:
-        credential: tuple[str, str] | None = (spec.auth_header, spec.authorization(config.api_key))
+    api_key = leaf.api_key if leaf else None
+    if api_key:
+        credential: tuple[str, str] | None = (spec.auth_header, spec.authorization(api_key))
     elif authorization:
         credential = (spec.auth_header, authorization)
     else:
         credential = None
+    timeout_ms = leaf.settings.request_timeout_ms if leaf else None
     return Target(
         provider=name,
         base_url=base_url,
         credential=credential,
         custom_host=bool(custom_host),
-        timeout_s=_timeout_s(portkey.get("x-portkey-request-timeout"), config.request_timeout),
+        timeout_s=timeout_ms / 1000 if timeout_ms is not None else header_timeout_s,
         prices_id=spec.prices_id,
     )
+
+
+def _needs_routing(root: Node) -> bool:
+    if not isinstance(root, Leaf):
+        return True
+    settings = root.settings
+    return (
+        settings.retry is not None and settings.retry.attempts > 0
+    ) or settings.override_params is not None
+
+
+def resolve_target(
+    portkey: Mapping[str, str],
+    authorization: str | None,
+    policy: HostPolicy,
+    providers: Mapping[str, ProviderSpec],
+) -> Target | Routed:
+    """One ``Target`` for the single-call fast path, or ``Routed`` for the engine."""
+    config_header = portkey.get("x-portkey-config")
+    header_timeout_s = _timeout_s(portkey.get("x-portkey-request-timeout"))
+    if config_header is None:
+        if "x-portkey-virtual-key" in portkey:
+            raise InvalidRequest(
+                "virtual keys are not available yet: give x-portkey-provider and Authorization",
+                code="virtual_key_unavailable",
+            )
+        return bind_leaf(None, portkey, authorization, policy, providers, header_timeout_s)
+    root = parse_config(config_header, providers)
+    if _needs_routing(root):
+        return Routed(root, header_timeout_s)
+    assert isinstance(root, Leaf)
+    return bind_leaf(root, portkey, authorization, policy, providers, header_timeout_s)
 
 
 def parse_metadata(value: str | None) -> tuple[dict[str, str], str | None]:

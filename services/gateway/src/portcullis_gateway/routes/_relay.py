@@ -45,13 +45,13 @@ def portkey_headers(ex: Exchange) -> list[tuple[bytes, bytes]]:
         (b"x-portkey-request-id", ex.request_id.encode()),
         (b"x-portkey-trace-id", ex.trace_id.encode("latin-1")),
         (b"x-portkey-provider", ex.provider.encode()),
-        (b"x-portkey-retry-attempt-count", b"0"),
+        (b"x-portkey-retry-attempt-count", str(ex.retry_count).encode()),
         (b"x-portkey-cache-status", b"DISABLED"),
-        (b"x-portkey-last-used-option-index", b"config"),
+        (b"x-portkey-last-used-option-index", ex.option_index.encode()),
     ]
 
 
-def _passthrough(raw_headers) -> list[tuple[bytes, bytes]]:
+def passthrough(raw_headers) -> list[tuple[bytes, bytes]]:
     out = []
     for name, value in raw_headers:
         lowered = name.lower()
@@ -73,7 +73,7 @@ async def send_error(send: Send, ex: Exchange, err: GatewayError) -> None:
     await send({"type": _BODY, "body": body})
 
 
-async def _wait_disconnect(receive: Receive) -> None:
+async def wait_disconnect(receive: Receive) -> None:
     try:
         while (await receive())["type"] != "http.disconnect":
             pass
@@ -81,7 +81,7 @@ async def _wait_disconnect(receive: Receive) -> None:
         return
 
 
-async def _relay_stream(
+async def relay_stream(
     ex: Exchange,
     resp: aiohttp.ClientResponse,
     receive: Receive,
@@ -90,19 +90,32 @@ async def _relay_stream(
     t0: float,
     sent_at: float,
     url: str,
+    first_chunk: bytes = b"",
+    first_chunk_ms: float = 0.0,
 ) -> None:
-    """Forward SSE bytes as they arrive, keeping a copy and arrival times for the log."""
+    """Forward SSE bytes as they arrive, keeping a copy and arrival times for the log.
+    ``first_chunk`` is one the routing engine already read (to be sure the target was
+    really answering before committing the caller to it)."""
     await send({"type": _START, "status": 200, "headers": headers})
     ex.status = 200
     chunks: list[bytes] = []
     times: list[float] = []
     ex.chunks = chunks
     ex.chunk_ms = times
+    if first_chunk:
+        chunks.append(first_chunk)
+        times.append(first_chunk_ms)
+        try:
+            await send({"type": _BODY, "body": first_chunk, "more_body": True})
+        except Exception:  # noqa: BLE001 — servers raise their own OSError kin
+            mark_client_gone(ex, "client disconnected during the stream")
+            resp.close()
+            return
     content = resp.content
     # Sending to a closed connection may not raise (granian drops the bytes), so watch
     # for the disconnect message; checked per chunk, it stops a stream the caller left
     # at the next chunk instead of paying for the whole answer.
-    gone = asyncio.ensure_future(_wait_disconnect(receive))
+    gone = asyncio.ensure_future(wait_disconnect(receive))
     try:
         while True:
             chunk = await content.readany()
@@ -167,25 +180,25 @@ async def call_upstream(
         )
     except (aiohttp.ClientError, TimeoutError) as exc:
         ex.upstream_ms = (perf_counter() - sent_at) * 1000
-        raise map_failure(exc, url) from None
+        raise map_failure(exc, url, target.timeout_s) from None
     now = perf_counter()
     ex.first_byte_ms = (now - t0) * 1000
     # Time to response headers so far; a stream adds its body time as it relays.
     ex.upstream_ms = (now - sent_at) * 1000
     try:
-        out = _passthrough(resp.raw_headers)
+        out = passthrough(resp.raw_headers)
         content_type = resp.headers.get("Content-Type", "")
         status = resp.status
         if ex.stream and status == 200 and content_type.startswith("text/event-stream"):
             out.append((b"content-type", content_type.encode("latin-1")))
             out.extend(portkey_headers(ex))
             ex.response_headers = out
-            await _relay_stream(ex, resp, receive, send, out, t0, sent_at, url)
+            await relay_stream(ex, resp, receive, send, out, t0, sent_at, url)
             return
         try:
             payload = await resp.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise map_failure(exc, url) from None
+            raise map_failure(exc, url, target.timeout_s) from None
         finally:
             ex.upstream_ms = (perf_counter() - sent_at) * 1000
         if status >= 400:

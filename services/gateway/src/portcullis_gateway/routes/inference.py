@@ -26,8 +26,14 @@ from portcullis_gateway.domain.errors import (
     MethodNotAllowed,
 )
 from portcullis_gateway.domain.exchange import Exchange
-from portcullis_gateway.domain.resolution import parse_metadata, resolve_target, scan_headers
+from portcullis_gateway.domain.resolution import (
+    Routed,
+    parse_metadata,
+    resolve_target,
+    scan_headers,
+)
 from portcullis_gateway.routes._relay import call_upstream, portkey_headers, send_error
+from portcullis_gateway.routes._routed import call_routed
 from portcullis_gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -115,8 +121,9 @@ async def handle_inference(
         header_error = None
         try:
             target = resolve_target(portkey, inbound.authorization, rt.policy, rt.providers)
-            ex.provider = target.provider
-            ex.prices_id = target.prices_id
+            if not isinstance(target, Routed):
+                ex.provider = target.provider
+                ex.prices_id = target.prices_id
             ex.metadata, ex.user = parse_metadata(portkey.get("x-portkey-metadata"))
         except GatewayError as err:
             header_error = err
@@ -129,6 +136,10 @@ async def handle_inference(
         ex.request_body_json = True
         ex.model = peek.model
         ex.stream = bool(peek.stream)
+        if isinstance(target, Routed):
+            query = scope.get("query_string")
+            await call_routed(rt, ex, inbound, target, body, suffix, query, receive, send, t0)
+            return
         if suffix not in rt.providers[target.provider].routes:
             raise InvalidRequest(f"provider {target.provider!r} does not serve {scope['path']}")
         url = target.base_url + suffix

@@ -1,0 +1,454 @@
+"""The routing engine's I/O half: walks a config tree (fallback, load balancing,
+conditions, nested to any depth), calls targets with retries and timeouts, and answers
+the caller with the outcome that ended the walk. Every decision is a pure function of
+``portcullis_gateway.routing``; this module only calls, waits and records.
+
+A stream commits to a target only once its first chunk has arrived: until a byte has
+reached the caller, a failing target can still be retried or replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from time import monotonic, perf_counter, time
+from typing import Any
+
+import aiohttp
+import msgspec
+from litestar.types import Receive, Send
+from portcullis.events import Attempt
+
+from portcullis_gateway.adapters.upstream import map_failure
+from portcullis_gateway.domain.bodies import provider_error_body
+from portcullis_gateway.domain.errors import (
+    CircuitOpen,
+    GatewayError,
+    InvalidRequest,
+    UpstreamUnreachable,
+)
+from portcullis_gateway.domain.exchange import Exchange
+from portcullis_gateway.domain.resolution import Inbound, Routed, Target, bind_leaf
+from portcullis_gateway.routes._relay import (
+    mark_client_gone,
+    passthrough,
+    portkey_headers,
+    relay_stream,
+    send_error,
+    wait_disconnect,
+)
+from portcullis_gateway.routing import (
+    Group,
+    Leaf,
+    Node,
+    backoff_s,
+    is_success,
+    parse_retry_after,
+    should_retry,
+    triggers_fallback,
+)
+from portcullis_gateway.routing.circuit import circuit_key, counts_as_failure
+from portcullis_gateway.routing.select import conditional_index, loadbalance_index, sticky_key
+from portcullis_gateway.runtime import Runtime
+
+_START = "http.response.start"
+_BODY = "http.response.body"
+_JSON = b"application/json"
+_decode = msgspec.json.decode
+_encode = msgspec.json.encode
+
+
+class Outcome:
+    """How one call to one target ended: an HTTP answer (read, or a stream whose first
+    chunk is in hand) or a gateway-side failure."""
+
+    __slots__ = (
+        "leaf",
+        "target",
+        "url",
+        "status",
+        "error",
+        "resp",
+        "first_chunk",
+        "first_chunk_ms",
+        "payload",
+        "headers",
+        "content_type",
+        "retry_after_s",
+        "sent_at",
+        "retries",
+    )
+
+    def __init__(self, leaf: Leaf, target: Target, url: str, sent_at: float) -> None:
+        self.leaf = leaf
+        self.target = target
+        self.url = url
+        self.status = 0
+        self.error: GatewayError | None = None
+        self.resp: aiohttp.ClientResponse | None = None
+        self.first_chunk = b""
+        self.first_chunk_ms = 0.0
+        self.payload = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.content_type = ""
+        self.retry_after_s: float | None = None
+        self.sent_at = sent_at
+        self.retries = 0
+
+    def discard(self) -> None:
+        # A stream held open but not chosen: close it (its connection cannot be reused).
+        if self.resp is not None:
+            self.resp.close()
+            self.resp = None
+
+
+class CallerLeft(Exception):
+    """The caller disconnected while the gateway was retrying or falling back."""
+
+
+class RouteRun:
+    """One request's walk through its config tree."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        ex: Exchange,
+        inbound: Inbound,
+        routed: Routed,
+        body: bytes,
+        suffix: str,
+        query: bytes | None,
+        t0: float,
+        receive: Receive,
+    ) -> None:
+        self.rt = rt
+        self.receive = receive
+        # Watches for the caller leaving; started only at the first retry or fallback,
+        # so a request whose first target answers pays nothing for it.
+        self.gone: asyncio.Future | None = None
+        self.ex = ex
+        self.inbound = inbound
+        self.routed = routed
+        self.body = body
+        self.suffix = suffix
+        self.query = query.decode("latin-1") if query else ""
+        self.t0 = t0
+        self.attempts: list[Attempt] = []
+        self.upstream_ms = 0.0
+        self._context: dict[str, Any] | None = None
+
+    def context(self) -> dict[str, Any]:
+        """What conditions and sticky keys read; the body is decoded only if asked."""
+        if self._context is None:
+            params = _decode(self.body)
+            self._context = {
+                "metadata": self.ex.metadata,
+                "params": params if isinstance(params, dict) else {},
+                "url": {"pathname": self.ex.path},
+            }
+        return self._context
+
+    async def run(self, node: Node) -> Outcome:
+        if isinstance(node, Leaf):
+            return await self.leaf(node)
+        return await self.group(node)
+
+    async def group(self, group: Group) -> Outcome:
+        mode = group.mode
+        if mode == "fallback":
+            outcome = None
+            for i, child in enumerate(group.children):
+                if outcome is not None:
+                    outcome.discard()
+                    self.check_caller()
+                    self.ex.fallbacks += 1
+                outcome = await self.run(child)
+                if i == len(group.children) - 1 or not triggers_fallback(
+                    outcome.status, outcome.error is not None, group.on_status_codes
+                ):
+                    break
+            assert outcome is not None
+            return outcome
+        if mode == "loadbalance":
+            return await self.loadbalance(group)
+        if mode == "conditional":
+            index = conditional_index(group, self.context())
+            if index is None:
+                raise InvalidRequest(
+                    f"no condition of {group.path} matched this request and it has no default",
+                    code="no_matching_condition",
+                )
+        else:  # single
+            index = 0
+        return await self.run(group.children[index])
+
+    async def loadbalance(self, group: Group) -> Outcome:
+        # A child whose circuit is open is skipped and the choice made again without it.
+        skip: set[int] = set()
+        while True:
+            index = self.pick_loadbalance(group, skip)
+            outcome = await self.run(group.children[index])
+            if outcome.error is None or outcome.error.code != "circuit_open":
+                return outcome
+            skip.add(index)
+            if len(skip) == len(group.children) or loadbalance_index(group, 0.0, skip) is None:
+                return outcome
+
+    def pick_loadbalance(self, group: Group, skip: set[int]) -> int:
+        key = sticky_key(group, self.context()) if group.sticky is not None else None
+        if key is None:
+            index = loadbalance_index(group, random.random(), skip)
+        else:
+            # Pinned for the TTL, so a conversation moved off an open circuit stays on
+            # its new target instead of flapping back when the circuit closes.
+            assert group.sticky is not None
+            now = monotonic()
+            pins = self.rt.sticky_pins
+            index = pins.get(key, now)
+            if index is None or index in skip:
+                index = loadbalance_index(group, 0.0, skip, key=key)
+                if index is not None:
+                    pins.put(key, index, group.sticky.ttl, now)
+        assert index is not None  # callers stop before every child is skipped
+        return index
+
+    async def leaf(self, leaf: Leaf) -> Outcome:
+        ex = self.ex
+        target = bind_leaf(
+            leaf,
+            self.inbound.portkey,
+            self.inbound.authorization,
+            self.rt.policy,
+            self.rt.providers,
+            self.routed.header_timeout_s,
+        )
+        if self.suffix not in self.rt.providers[target.provider].routes:
+            raise InvalidRequest(f"provider {target.provider!r} does not serve /v1{self.suffix}")
+        circuit = leaf.settings.circuit
+        circuit_id = None
+        if circuit is not None:
+            credential = target.credential[1] if target.credential else None
+            circuit_id = circuit_key(target.provider, target.base_url, credential)
+            if await self.rt.circuits.is_open(circuit_id):
+                return self.skipped(leaf, target)
+        body = self.body
+        override = leaf.settings.override_params
+        if override:
+            params = self.context()["params"]
+            body = _encode({**params, **override})
+            if isinstance(override.get("model"), str):
+                ex.model = override["model"]
+        retry = leaf.settings.retry
+        retries = 0
+        while True:
+            outcome = await self.call(leaf, target, body, retries)
+            outcome.retries = retries
+            if circuit_id is not None:
+                assert circuit is not None
+                failed = counts_as_failure(outcome.status, outcome.error is not None, circuit)
+                self.rt.circuits.record(circuit_id, circuit, failed)
+            if is_success(outcome.status) or not should_retry(outcome.status, retry, retries):
+                return outcome
+            assert retry is not None
+            delay = backoff_s(
+                retries,
+                random.random(),
+                outcome.retry_after_s if retry.use_retry_after_header else None,
+                self.rt.settings.retry_after_cap_s,
+            )
+            if delay is None:
+                return outcome
+            outcome.discard()
+            await self.pause(delay)
+            retries += 1
+            ex.retries_total += 1
+
+    def check_caller(self) -> None:
+        if self.gone is None:
+            self.gone = asyncio.ensure_future(wait_disconnect(self.receive))
+        elif self.gone.done():
+            raise CallerLeft
+
+    async def pause(self, delay: float) -> None:
+        """Sleep before a retry, unless the caller leaves first (then stop calling)."""
+        self.check_caller()
+        assert self.gone is not None
+        await asyncio.wait((self.gone,), timeout=delay)
+        if self.gone.done():
+            raise CallerLeft
+
+    def stop_watching(self) -> None:
+        # The stream relay watches the connection itself: only one reader of receive().
+        if self.gone is not None:
+            self.gone.cancel()
+
+    def skipped(self, leaf: Leaf, target: Target) -> Outcome:
+        outcome = Outcome(leaf, target, target.base_url + self.suffix, perf_counter())
+        outcome.error = CircuitOpen(
+            f"the circuit of {target.provider} target {leaf.path} is open after repeated "
+            "failures; it is not called until its cooldown ends"
+        )
+        outcome.status = outcome.error.status
+        self.attempts.append(
+            Attempt(path=leaf.path, provider=target.provider, skipped="circuit_open")
+        )
+        return outcome
+
+    async def call(self, leaf: Leaf, target: Target, body: bytes, retry_no: int) -> Outcome:
+        url = target.base_url + self.suffix
+        if self.query:
+            url = f"{url}?{self.query}"
+        headers = [*self.inbound.forward, ("content-type", "application/json")]
+        if target.credential is not None:
+            headers.append(target.credential)
+        session = self.rt.upstream.session
+        assert session is not None
+        sent_at = perf_counter()
+        outcome = Outcome(leaf, target, url, sent_at)
+        try:
+            resp = await session.post(
+                url,
+                data=body,
+                headers=headers,
+                timeout=self.rt.upstream.timeout_for(target.timeout_s),
+            )
+            await self.read(outcome, resp)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            outcome.error = map_failure(exc, url, target.timeout_s)
+            outcome.status = outcome.error.status
+            outcome.discard()
+        except GatewayError as err:
+            outcome.error = err
+            outcome.status = err.status
+            outcome.discard()
+        latency = (perf_counter() - sent_at) * 1000
+        self.upstream_ms += latency
+        self.attempts.append(
+            Attempt(
+                path=leaf.path,
+                provider=target.provider,
+                status=outcome.status,
+                latency_ms=round(latency, 3),
+                retry=retry_no,
+                error=outcome.error.as_dict() if outcome.error is not None else None,
+            )
+        )
+        return outcome
+
+    async def read(self, outcome: Outcome, resp: aiohttp.ClientResponse) -> None:
+        outcome.status = resp.status
+        outcome.headers = passthrough(resp.raw_headers)
+        outcome.content_type = resp.headers.get("Content-Type", "")
+        if resp.status == 429 or resp.status >= 500:
+            outcome.retry_after_s = parse_retry_after(
+                resp.headers.get("retry-after-ms"), resp.headers.get("Retry-After"), time()
+            )
+        if (
+            self.ex.stream
+            and resp.status == 200
+            and outcome.content_type.startswith("text/event-stream")
+        ):
+            outcome.resp = resp
+            first = await resp.content.readany()
+            if not first:
+                raise UpstreamUnreachable(
+                    f"{outcome.target.provider} closed the stream before sending anything"
+                )
+            outcome.first_chunk = first
+            outcome.first_chunk_ms = (perf_counter() - self.t0) * 1000
+            return
+        try:
+            payload = await resp.read()
+        finally:
+            resp.release()
+        if resp.status >= 400:
+            payload, _ = provider_error_body(outcome.target.provider, resp.status, payload)
+            outcome.content_type = "application/json"
+        outcome.payload = payload
+
+    async def answer(self, outcome: Outcome, receive: Receive, send: Send) -> None:
+        ex = self.ex
+        leaf = outcome.leaf
+        ex.provider = outcome.target.provider
+        ex.prices_id = outcome.target.prices_id
+        ex.provider_url = outcome.url.split("?", 1)[0]
+        ex.retry_count = outcome.retries
+        ex.option_index = leaf.path
+        ex.attempts = self.attempts
+        ex.rescued = is_success(outcome.status) and any(
+            not is_success(a.status) for a in self.attempts
+        )
+        if outcome.error is not None:
+            ex.upstream_ms = self.upstream_ms
+            await send_error(send, ex, outcome.error)
+            return
+        ex.first_byte_ms = (outcome.sent_at - self.t0) * 1000 + (
+            self.attempts[-1].latency_ms if outcome.resp is None else 0.0
+        )
+        out = outcome.headers
+        if outcome.resp is not None:
+            ex.first_byte_ms = outcome.first_chunk_ms
+            before = self.upstream_ms - self.attempts[-1].latency_ms
+            out.append((b"content-type", outcome.content_type.encode("latin-1")))
+            out.extend(portkey_headers(ex))
+            ex.response_headers = out
+            resp = outcome.resp
+            try:
+                await relay_stream(
+                    ex,
+                    resp,
+                    receive,
+                    send,
+                    out,
+                    self.t0,
+                    outcome.sent_at,
+                    outcome.url,
+                    outcome.first_chunk,
+                    outcome.first_chunk_ms,
+                )
+            finally:
+                resp.release()
+                ex.upstream_ms = (ex.upstream_ms or 0.0) + before
+            return
+        ex.upstream_ms = self.upstream_ms
+        payload = outcome.payload
+        content_type = outcome.content_type
+        out.append((b"content-type", content_type.encode("latin-1") if content_type else _JSON))
+        out.append((b"content-length", str(len(payload)).encode()))
+        out.extend(portkey_headers(ex))
+        ex.status = outcome.status
+        ex.response_body = payload
+        ex.response_headers = out
+        try:
+            await send({"type": _START, "status": outcome.status, "headers": out})
+            await send({"type": _BODY, "body": payload})
+        except Exception:  # noqa: BLE001 — servers raise their own OSError kin
+            mark_client_gone(ex, "client disconnected before the answer was sent")
+
+
+async def call_routed(
+    rt: Runtime,
+    ex: Exchange,
+    inbound: Inbound,
+    routed: Routed,
+    body: bytes,
+    suffix: str,
+    query: bytes | None,
+    receive: Receive,
+    send: Send,
+    t0: float,
+) -> None:
+    run = RouteRun(rt, ex, inbound, routed, body, suffix, query, t0, receive)
+    try:
+        outcome = await run.run(routed.root)
+    except GatewayError:
+        ex.attempts = run.attempts
+        raise
+    except CallerLeft:
+        ex.attempts = run.attempts
+        ex.upstream_ms = run.upstream_ms
+        mark_client_gone(ex, "client disconnected while the gateway was retrying")
+        return
+    finally:
+        run.stop_watching()
+    await run.answer(outcome, receive, send)

@@ -1,0 +1,301 @@
+"""Portkey's Gateway Config Object: parsed, validated and resolved into a tree of
+``Group`` and ``Leaf`` nodes with the inheritable settings pushed down to every leaf.
+
+An invalid config raises ``ConfigError`` whose ``path`` names the offending field the
+way a user would write it (``targets[1].retry.attempts``). Parsing is cached by the
+header string: apps send the same config on every request.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Container
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+from portcullis_gateway.routing._errors import ConfigError
+from portcullis_gateway.routing.conditions import compile_query
+
+# Portkey's defaults (docs: "Automatic Retries"): at most 5 retries, on these codes.
+MAX_RETRY_ATTEMPTS = 5
+DEFAULT_RETRY_CODES = frozenset({429, 500, 502, 503, 504})
+ROOT_PATH = "config"
+
+StatusCode = Annotated[int, Meta(ge=100, le=599)]
+Positive = Annotated[float, Meta(gt=0)]
+
+
+class RetrySpec(msgspec.Struct, kw_only=True, frozen=True):
+    attempts: Annotated[int, Meta(ge=0, le=MAX_RETRY_ATTEMPTS)] = 0
+    on_status_codes: list[StatusCode] | None = None
+    use_retry_after_header: bool = True
+
+
+class CacheSpec(msgspec.Struct, kw_only=True, frozen=True):
+    mode: Literal["simple", "semantic"] = "simple"
+    max_age: Annotated[int, Meta(gt=0)] | None = None
+
+
+class StickySpec(msgspec.Struct, kw_only=True, frozen=True):
+    hash_fields: Annotated[list[str], Meta(min_length=1)]
+    ttl: Annotated[int, Meta(gt=0)] = 3600  # seconds
+
+
+class ConditionSpec(msgspec.Struct, kw_only=True, frozen=True):
+    query: dict[str, Any]
+    then: str
+
+
+class CircuitSpec(msgspec.Struct, kw_only=True, frozen=True):
+    """``strategy.cb_config``: when a target's circuit opens, and for how long."""
+
+    failure_threshold: Annotated[int, Meta(gt=0)] | None = None
+    failure_threshold_percentage: Annotated[float, Meta(gt=0, le=100)] | None = None
+    minimum_requests: Annotated[int, Meta(gt=0)] = 5
+    cooldown_interval: Annotated[int, Meta(gt=0)] = 30_000  # ms
+    # Counted over a fixed window; a failure is a status here or a gateway-side error.
+    window: Annotated[int, Meta(gt=0)] = 60_000  # ms
+    failure_status_codes: list[StatusCode] | None = None
+
+
+class StrategySpec(msgspec.Struct, kw_only=True, frozen=True):
+    mode: Literal["single", "fallback", "loadbalance", "conditional"]
+    on_status_codes: list[StatusCode] | None = None
+    conditions: list[ConditionSpec] | None = None
+    default: str | None = None
+    sticky_session: StickySpec | None = None
+    cb_config: CircuitSpec | None = None
+
+
+class TargetSpec(msgspec.Struct, kw_only=True, frozen=True):
+    """One node of the config as written; the root config is a target too."""
+
+    name: str | None = None
+    provider: str | None = None
+    api_key: str | None = None
+    virtual_key: str | None = None
+    custom_host: str | None = None
+    weight: Annotated[float, Meta(ge=0)] = 1.0
+    override_params: dict[str, Any] | None = None
+    retry: RetrySpec | None = None
+    cache: CacheSpec | None = None
+    request_timeout: Positive | None = None  # milliseconds
+    forward_headers: list[str] | None = None
+    strategy: StrategySpec | None = None
+    targets: list[TargetSpec] | None = None
+    before_request_hooks: list[Any] | None = None
+    after_request_hooks: list[Any] | None = None
+    input_guardrails: list[Any] | None = None
+    output_guardrails: list[Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inherited:
+    """Settings a child takes from its parent unless it sets its own."""
+
+    override_params: dict[str, Any] | None = None
+    retry: RetrySpec | None = None
+    cache: CacheSpec | None = None
+    request_timeout_ms: float | None = None
+    custom_host: str | None = None
+    forward_headers: tuple[str, ...] | None = None
+    hooks: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    circuit: CircuitSpec | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    path: str  # config.targets[1].targets[0]
+    name: str | None
+    weight: float
+    provider: str | None
+    api_key: str | None
+    settings: Inherited
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    query: Any  # compiled by routing.conditions
+    then: int  # index into the group's children
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    path: str
+    name: str | None
+    weight: float
+    mode: str
+    children: tuple[Node, ...]
+    # fallback: codes that move on to the next target; None means any non-2xx.
+    on_status_codes: frozenset[int] | None = None
+    conditions: tuple[Condition, ...] = ()
+    default: int | None = None
+    sticky: StickySpec | None = None
+
+
+Node = Leaf | Group
+
+_HOOK_FIELDS = (
+    "before_request_hooks",
+    "after_request_hooks",
+    "input_guardrails",
+    "output_guardrails",
+)
+_decode = msgspec.json.decode
+_to_spec = functools.partial(msgspec.convert, type=TargetSpec)
+_MSGSPEC_PATH = re.compile(r" - at `\$\.?(.*)`$")
+
+
+def _user_path(path: str, child: str) -> str:
+    """``config.targets[0]`` + ``retry`` -> ``targets[0].retry`` (the path users write)."""
+    inner = path[len(ROOT_PATH) :].lstrip(".")
+    if not child:
+        return inner
+    return f"{inner}.{child}" if inner and not child.startswith("[") else inner + child
+
+
+def parse_config_object(raw: Any, providers: Container[str]) -> Node:
+    if not isinstance(raw, dict):
+        raise ConfigError("", "x-portkey-config must be a JSON object")
+    try:
+        spec = _to_spec(raw)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        match = _MSGSPEC_PATH.search(text)
+        where = match.group(1) if match else ""
+        message = text[: match.start()] if match else text
+        raise ConfigError(where, message) from None
+    return _resolve(spec, ROOT_PATH, Inherited(), providers)
+
+
+@functools.lru_cache(maxsize=512)
+def parse_config(text: str, providers: frozenset[str]) -> Node:
+    """The config tree of an ``x-portkey-config`` header value (JSON text); cached."""
+    try:
+        raw = _decode(text)
+    except msgspec.DecodeError:
+        raise ConfigError("", "x-portkey-config is not valid JSON") from None
+    return parse_config_object(raw, providers)
+
+
+def _inherit(spec: TargetSpec, parent: Inherited) -> Inherited:
+    hooks = dict(parent.hooks)
+    for name in _HOOK_FIELDS:
+        value = getattr(spec, name)
+        if value is not None:
+            hooks[name] = tuple(value)
+    return Inherited(
+        override_params=spec.override_params
+        if spec.override_params is not None
+        else parent.override_params,
+        retry=spec.retry if spec.retry is not None else parent.retry,
+        cache=spec.cache if spec.cache is not None else parent.cache,
+        request_timeout_ms=spec.request_timeout
+        if spec.request_timeout is not None
+        else parent.request_timeout_ms,
+        custom_host=spec.custom_host if spec.custom_host is not None else parent.custom_host,
+        forward_headers=tuple(spec.forward_headers)
+        if spec.forward_headers is not None
+        else parent.forward_headers,
+        hooks=tuple(sorted(hooks.items())),
+        # A strategy's cb_config covers every target below it, down to the next one.
+        circuit=spec.strategy.cb_config
+        if spec.strategy is not None and spec.strategy.cb_config is not None
+        else parent.circuit,
+    )
+
+
+def _resolve(spec: TargetSpec, path: str, parent: Inherited, providers: Container[str]) -> Node:
+    settings = _inherit(spec, parent)
+    if spec.virtual_key is not None:
+        raise ConfigError(
+            _user_path(path, "virtual_key"),
+            "virtual keys are not available yet: give provider and api_key",
+            code="virtual_key_unavailable",
+        )
+    if spec.targets is None:
+        if spec.strategy is not None:
+            raise ConfigError(_user_path(path, "targets"), "a strategy needs targets")
+        if spec.provider is not None and spec.provider.strip().lower() not in providers:
+            raise ConfigError(
+                _user_path(path, "provider"),
+                f"unknown provider {spec.provider!r}; known: {', '.join(sorted(providers))}",
+                code="unknown_provider",
+            )
+        return Leaf(
+            path=path,
+            name=spec.name,
+            weight=spec.weight,
+            provider=spec.provider.strip().lower() if spec.provider else None,
+            api_key=spec.api_key,
+            settings=settings,
+        )
+    if spec.strategy is None:
+        raise ConfigError(_user_path(path, "strategy"), "targets need a strategy (mode)")
+    if not spec.targets:
+        raise ConfigError(_user_path(path, "targets"), "must list at least one target")
+    children = tuple(
+        _resolve(child, f"{path}.targets[{i}]", settings, providers)
+        for i, child in enumerate(spec.targets)
+    )
+    strategy = spec.strategy
+    group = Group(
+        path=path,
+        name=spec.name,
+        weight=spec.weight,
+        mode=strategy.mode,
+        children=children,
+        on_status_codes=frozenset(strategy.on_status_codes)
+        if strategy.on_status_codes is not None
+        else None,
+        sticky=strategy.sticky_session,
+    )
+    circuit = strategy.cb_config
+    if circuit is not None and (circuit.failure_threshold is None) == (
+        circuit.failure_threshold_percentage is None
+    ):
+        raise ConfigError(
+            _user_path(path, "strategy.cb_config"),
+            "give one of failure_threshold or failure_threshold_percentage",
+        )
+    if strategy.mode == "loadbalance" and not any(c.weight > 0 for c in children):
+        raise ConfigError(_user_path(path, "targets"), "loadbalance needs a weight above 0")
+    if strategy.mode == "conditional":
+        return _with_conditions(group, strategy, path)
+    return group
+
+
+def _with_conditions(group: Group, strategy: StrategySpec, path: str) -> Group:
+    names = {child.name: i for i, child in enumerate(group.children) if child.name}
+    if not strategy.conditions:
+        raise ConfigError(
+            _user_path(path, "strategy.conditions"), "conditional mode needs conditions"
+        )
+    conditions = []
+    for i, cond in enumerate(strategy.conditions):
+        where = _user_path(path, f"strategy.conditions[{i}]")
+        if cond.then not in names:
+            raise ConfigError(f"{where}.then", f"no target is named {cond.then!r}")
+        conditions.append(Condition(compile_query(cond.query, f"{where}.query"), names[cond.then]))
+    default = None
+    if strategy.default is not None:
+        if strategy.default not in names:
+            raise ConfigError(
+                _user_path(path, "strategy.default"), f"no target is named {strategy.default!r}"
+            )
+        default = names[strategy.default]
+    return Group(
+        path=group.path,
+        name=group.name,
+        weight=group.weight,
+        mode=group.mode,
+        children=group.children,
+        on_status_codes=group.on_status_codes,
+        conditions=tuple(conditions),
+        default=default,
+        sticky=group.sticky,
+    )
