@@ -79,3 +79,21 @@ def test_portkey_sdk_invalid_config_names_the_path(platform: Platform) -> None:
         assert "targets[1].targets[0].weight" in str(exc)
     else:
         raise AssertionError("an invalid config was accepted")
+
+
+def test_retry_rescues_a_request_on_the_same_target(platform: Platform) -> None:
+    base = platform.mock_url.removesuffix("/v1")
+    config = {
+        "provider": "openai",
+        "api_key": "sk-a",
+        "custom_host": f"{base}/mock/fail_times=2,status=503,key=e2e-rescue/v1",
+        "retry": {"attempts": 3, "on_status_codes": [503]},
+    }
+    completion = _client(platform, config).chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "second time lucky"}]
+    )
+    assert completion.choices[0].message.content == "mock reply to: second time lucky"
+    headers = completion.get_headers()
+    assert headers["retry-attempt-count"] == "2"
+    log = platform.get_log(headers["request-id"], timeout=15)
+    assert log.status_code == 200

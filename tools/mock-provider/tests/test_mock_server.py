@@ -144,3 +144,22 @@ def test_azure_deployment_routes(mock_url):
     assert entry["headers"]["api-key"] == "az-key"
     no_version = httpx.post(f"{mock_url}/openai/deployments/d/chat/completions", json={})
     assert no_version.status_code == 404
+
+
+def test_fail_times_recovers_after_n_calls_per_key(mock_url):
+    flaky = openai.OpenAI(
+        base_url=f"{mock_url}/mock/fail_times=2,status=503,key=recover-test/v1",
+        api_key="k",
+        max_retries=0,
+    )
+    for _ in range(2):
+        with pytest.raises(openai.InternalServerError):
+            flaky.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+    answer = flaky.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+    assert answer.choices[0].message.content == "mock reply to: x"
+    # Another key has its own count.
+    other = openai.OpenAI(
+        base_url=f"{mock_url}/mock/fail_times=1,key=other-key/v1", api_key="k", max_retries=0
+    )
+    with pytest.raises(openai.InternalServerError):
+        other.chat.completions.create(model="m", messages=[])

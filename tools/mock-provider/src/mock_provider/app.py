@@ -29,6 +29,8 @@ _decode = msgspec.json.decode
 class MockProvider:
     def __init__(self, record_max: int = 200) -> None:
         self.recorded: deque[dict] = deque(maxlen=record_max)
+        # Calls seen per fail_times key (per worker process, like the recorder).
+        self.calls_by_key: dict[str, int] = {}
 
     async def __call__(self, scope, receive, send) -> None:
         kind = scope["type"]
@@ -70,12 +72,23 @@ class MockProvider:
         except KnobError as exc:
             await send_json(send, 400, error_body(400, str(exc)))
             return
+        if knobs.fail_times is not None:
+            knobs = self._recovering(knobs)
         if knobs.latency_ms:
             await asyncio.sleep(knobs.latency_ms / 1000)
         if knobs.status != 200:
             await send_error(send, knobs, error_body)
             return
         await handler(body, knobs, send)
+
+    def _recovering(self, knobs: Knobs) -> Knobs:
+        seen = self.calls_by_key.get(knobs.key, 0)
+        self.calls_by_key[knobs.key] = seen + 1
+        if seen >= knobs.fail_times:
+            return msgspec.structs.replace(knobs, status=200, retry_after=None)
+        if knobs.status == 200:
+            return msgspec.structs.replace(knobs, status=500)
+        return knobs
 
     def _record(self, scope, path: str, body_bytes: bytes) -> object:
         try:

@@ -26,6 +26,10 @@ class Knobs(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     fail_mode: str = "drop"
     # Fixed reply text instead of the echo of the last user message.
     reply: str | None = None
+    # Fail only the first N calls that carry the same ``key``, then answer normally: a
+    # provider that recovers, so a retry can rescue a request on the same target.
+    fail_times: int | None = None
+    key: str = "default"
 
 
 DEFAULT = Knobs()
