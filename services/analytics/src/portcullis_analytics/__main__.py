@@ -1,9 +1,9 @@
 """Run analytics: `python -m portcullis_analytics` (settings from PORTCULLIS_ANALYTICS_*)."""
 
-import uvicorn
 from portcullis.telemetry import configure_logging, configure_tracing
 
 from portcullis_analytics.app import create_app
+from portcullis_analytics.serve import serve
 from portcullis_analytics.settings import AnalyticsSettings
 
 
@@ -11,14 +11,7 @@ def main() -> None:
     settings = AnalyticsSettings()
     configure_logging("analytics", settings.log_level)
     configure_tracing("portcullis-analytics", settings.trace_exporter, settings.otlp_endpoint)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
+    serve(create_app(settings), settings.http_host, settings.http_port)
 
 
 if __name__ == "__main__":

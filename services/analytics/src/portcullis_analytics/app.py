@@ -1,5 +1,6 @@
-"""create_app(settings): analytics as one ASGI app — a FastStream NATS broker (JetStream
-batch consumer + analytics-query RPC) with /health and /metrics on the same HTTP port."""
+"""create_app(settings): analytics as one ASGI app — the JetStream batch consumer, a
+FastStream NATS broker for the analytics-query RPC, and /health and /metrics on the
+HTTP port."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 
 from portcullis_analytics.adapters.nats_setup import prepare_jetstream
 from portcullis_analytics.adapters.store import open_store
-from portcullis_analytics.entrypoints.consumer import register_consumer
+from portcullis_analytics.entrypoints.consumer import batch_puller
 from portcullis_analytics.entrypoints.http import health_handler, metrics_handler
 from portcullis_analytics.entrypoints.rpc import register_rpc
 from portcullis_analytics.metrics import AnalyticsMetrics
@@ -31,12 +32,14 @@ def create_app(settings: AnalyticsSettings) -> AsgiFastStream:
         middlewares=[NatsTelemetryMiddleware()],
         logger=logging.getLogger("portcullis_analytics.broker"),
         log_level=logging.DEBUG,
+        # On shutdown, queries being answered finish (up to this long) before it closes.
+        graceful_timeout=settings.stop_grace_s,
     )
     rt = Runtime(
         settings=settings, broker=broker, store=open_store(settings), metrics=AnalyticsMetrics()
     )
-    register_consumer(broker, rt)
     register_rpc(broker, rt)
+    puller = batch_puller(rt)
 
     async def prepare() -> None:
         applied = await rt.store.open_retrying()
@@ -45,6 +48,14 @@ def create_app(settings: AnalyticsSettings) -> AsgiFastStream:
             extra={"backend": rt.store.name, "database": rt.store.database, "migrated": applied},
         )
         await prepare_jetstream(settings)
+
+    async def start_consuming() -> None:
+        await puller.start()
+
+    async def stop_consuming() -> None:
+        # Before the broker and the store close: finish or hand back the batch held.
+        await puller.stop()
+        log.info("consumer stopped")
 
     async def close() -> None:
         await rt.store.close()
@@ -57,5 +68,7 @@ def create_app(settings: AnalyticsSettings) -> AsgiFastStream:
         ],
         logger=logging.getLogger("portcullis_analytics.app"),
         on_startup=[prepare],
+        after_startup=[start_consuming],
+        on_shutdown=[stop_consuming],
         after_shutdown=[close],
     )

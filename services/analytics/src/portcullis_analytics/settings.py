@@ -32,3 +32,6 @@ class AnalyticsSettings(ServiceSettings):
     ack_wait_s: float = 30.0
     nak_delay_s: float = 1.0
     max_deliver: int = MAX_DELIVER
+    # On SIGTERM: how long the batch being inserted may take to finish before it is
+    # handed back (nak) for redelivery.
+    stop_grace_s: float = 5.0

@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from faststream.nats.message import NatsBatchMessage
 from nats.js.api import AckPolicy, ConsumerConfig
 from portcullis.dead_letter import DELIVERIES_HEADER, REASON_HEADER
 from portcullis.subjects import DLQ_STREAM, METRICS_STREAM, dlq_subject
@@ -75,7 +74,7 @@ async def harness(nats_client, kit):
     async def deliver(rt: Runtime, expect: int) -> list:
         msgs = await sub.fetch(batch=expect, timeout=5)
         assert len(msgs) == expect
-        await store_batch(NatsBatchMessage(raw_message=msgs, body=[m.data for m in msgs]), rt)
+        await store_batch(msgs, rt)
         return msgs
 
     events = [kit.metered(WS, int(time.time() * 1000)) for _ in range(3)]

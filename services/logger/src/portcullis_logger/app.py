@@ -1,5 +1,5 @@
-"""create_app(settings): the logger as one ASGI app — a FastStream NATS broker (JetStream
-consumer + log-by-id RPC) with /health and /metrics on the same HTTP port."""
+"""create_app(settings): the logger as one ASGI app — the JetStream log consumer, a
+FastStream NATS broker for the log-by-id RPC, and /health and /metrics on the HTTP port."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 
 from portcullis_logger.adapters.log_store import LogStore
 from portcullis_logger.adapters.nats_setup import prepare_jetstream
-from portcullis_logger.entrypoints.consumer import register_consumer
+from portcullis_logger.entrypoints.consumer import LogConsumer
 from portcullis_logger.entrypoints.http import health_handler, metrics_handler
 from portcullis_logger.entrypoints.rpc import register_rpc
 from portcullis_logger.metrics import LoggerMetrics
@@ -36,17 +36,25 @@ def create_app(settings: LoggerSettings) -> AsgiFastStream:
     rt = Runtime(
         settings=settings, broker=broker, store=LogStore(settings), metrics=LoggerMetrics()
     )
-    register_consumer(broker, rt)
     register_rpc(broker, rt)
+    consumer = LogConsumer(settings, rt.store, rt.metrics)
 
     async def prepare() -> None:
         # Both wait for their server: start order with NATS and S3 does not matter.
         await rt.store.ensure_bucket_retrying()
         await prepare_jetstream(settings)
+
+    async def start_consuming() -> None:
+        await consumer.start()
         log.info("logger ready", extra={"bucket": settings.s3_bucket})
 
+    async def stop_consuming() -> None:
+        # Before the broker closes: finish or hand back the writes in flight.
+        await consumer.stop()
+        log.info("consumer stopped")
+
     async def close() -> None:
-        rt.store.close()
+        await rt.store.close()
 
     return AsgiFastStream(
         broker,
@@ -56,5 +64,7 @@ def create_app(settings: LoggerSettings) -> AsgiFastStream:
         ],
         logger=logging.getLogger("portcullis_logger.app"),
         on_startup=[prepare],
+        after_startup=[start_consuming],
+        on_shutdown=[stop_consuming],
         after_shutdown=[close],
     )

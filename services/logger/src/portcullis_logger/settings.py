@@ -20,8 +20,8 @@ class LoggerSettings(ServiceSettings):
     s3_region: str | None = None
     s3_connect_timeout_s: float = 3.0
     s3_read_timeout_s: float = 15.0
-    # Writes in flight at once, per replica (the size of the S3 thread pool).
-    s3_concurrency: int = 16
+    # Writes in flight at once, per replica.
+    s3_concurrency: int = 32
 
     http_host: str = "127.0.0.1"
     http_port: int = 8788
@@ -32,3 +32,6 @@ class LoggerSettings(ServiceSettings):
     # First redelivery delay after a failed write; doubles per delivery, capped at 60 s.
     nak_delay_s: float = 1.0
     max_deliver: int = MAX_DELIVER
+    # On SIGTERM: how long writes in flight may take to finish before they are handed
+    # back (nak) for redelivery.
+    stop_grace_s: float = 5.0

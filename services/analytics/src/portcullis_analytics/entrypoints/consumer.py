@@ -10,13 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Annotated
 
 import msgspec
-from faststream import Context as FromContext
-from faststream.middlewares import AckPolicy
-from faststream.nats import JStream, NatsBroker, PullSub
-from faststream.nats.message import NatsBatchMessage
 from nats.aio.msg import Msg
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -26,7 +21,7 @@ from portcullis.events import RequestMetered, decode_metric
 from portcullis.subjects import ANALYTICS_DURABLE, METRICS_PREFIX, METRICS_STREAM
 from portcullis.telemetry import extract_trace_context
 
-from portcullis_analytics.adapters.nats_setup import consumer_config
+from portcullis_analytics.adapters.batch_puller import BatchPuller
 from portcullis_analytics.domain.delivery import DeadLetter, after_failure, backoff_s
 from portcullis_analytics.domain.rows import encode_rows, latest_by_id, row_from_metered
 from portcullis_analytics.runtime import Runtime
@@ -34,13 +29,7 @@ from portcullis_analytics.runtime import Runtime
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("portcullis_analytics")
 
-BatchMessage = Annotated[NatsBatchMessage, FromContext("message")]
 _MAX_LINKS = 128
-
-
-async def raw_bodies(msg) -> list[bytes]:
-    """Skip FastStream's JSON decoding: bodies are decoded with msgspec, once."""
-    return msg.body
 
 
 def _trace_contexts(messages: list[Msg]) -> list[tuple[Msg, Context]]:
@@ -108,8 +97,7 @@ async def _dead_letter(rt: Runtime, msg: Msg, reason: str, kind: str) -> None:
     await msg.term()
 
 
-async def store_batch(batch: NatsBatchMessage, rt: Runtime) -> None:
-    messages: list[Msg] = list(batch.raw_message)
+async def store_batch(messages: list[Msg], rt: Runtime) -> None:
     metrics = rt.metrics
     metrics.consumed.inc(len(messages))
     metrics.batch_size.observe(len(messages))
@@ -162,19 +150,20 @@ async def _after_failed_batch(
         await msg.ack()
 
 
-def register_consumer(broker: NatsBroker, rt: Runtime) -> None:
+def batch_puller(rt: Runtime) -> BatchPuller:
+    """The durable consumer's loop, feeding ``store_batch``; start() and stop() it."""
     settings = rt.settings
 
-    @broker.subscriber(
-        f"{METRICS_PREFIX}.>",
-        stream=JStream(METRICS_STREAM, declare=False),
+    async def handle(messages: list[Msg]) -> None:
+        await store_batch(messages, rt)
+
+    return BatchPuller(
+        nats_url=settings.nats_url,
+        name="portcullis-analytics-consumer",
+        stream=METRICS_STREAM,
         durable=ANALYTICS_DURABLE,
-        config=consumer_config(settings),
-        # Up to batch_size events, or whatever arrived within batch_wait_s.
-        pull_sub=PullSub(batch_size=settings.batch_size, timeout=settings.batch_wait_s, batch=True),
-        ack_policy=AckPolicy.MANUAL,
-        decoder=raw_bodies,
-        title="analytics",
+        handler=handle,
+        batch_size=settings.batch_size,
+        batch_wait_s=settings.batch_wait_s,
+        grace_s=settings.stop_grace_s,
     )
-    async def on_metric_batch(batch: BatchMessage) -> None:
-        await store_batch(batch, rt)

@@ -1,14 +1,14 @@
-"""Log objects in an S3-compatible bucket through the minio client.
+"""Log objects in an S3-compatible bucket.
 
-minio is blocking, so every call runs in a dedicated thread pool whose size bounds the
-writes in flight; the event loop keeps pulling messages meanwhile. urllib3's own retries
-are kept to one: redelivery through JetStream is the retry that survives a crash.
+Writes, the hot path, go through ``S3Writer`` (aiohttp on the event loop). Everything
+else uses the minio client, which is blocking, so those calls run in a small thread
+pool; urllib3's own retries are kept to one: redelivery through JetStream is the retry
+that survives a crash.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,8 +16,10 @@ from typing import Any, TypeVar
 
 import urllib3
 from minio import Minio
+from minio.credentials import Credentials
 from minio.error import S3Error
 
+from portcullis_logger.adapters.s3_writer import S3Writer
 from portcullis_logger.settings import LoggerSettings
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,8 @@ T = TypeVar("T")
 
 _MISSING = frozenset({"NoSuchKey", "NoSuchObject"})
 _BUCKET_TAKEN = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
+# Reads by id are rare next to writes; a few threads serve them.
+_READ_THREADS = 4
 
 
 class StoreUnavailable(Exception):
@@ -34,40 +38,51 @@ class StoreUnavailable(Exception):
 class LogStore:
     def __init__(self, settings: LoggerSettings) -> None:
         self.bucket = settings.s3_bucket
+        access_key = settings.s3_access_key.get_secret_value()
+        secret_key = settings.s3_secret_key.get_secret_value()
+        self._writer = S3Writer(
+            endpoint=settings.s3_endpoint,
+            bucket=settings.s3_bucket,
+            secure=settings.s3_secure,
+            credentials=Credentials(access_key, secret_key) if access_key else None,
+            concurrency=settings.s3_concurrency,
+            connect_timeout_s=settings.s3_connect_timeout_s,
+            read_timeout_s=settings.s3_read_timeout_s,
+        )
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(
                 connect=settings.s3_connect_timeout_s, read=settings.s3_read_timeout_s
             ),
-            maxsize=settings.s3_concurrency,
+            maxsize=_READ_THREADS,
             retries=urllib3.Retry(
                 total=1, backoff_factor=0.1, status_forcelist=(500, 502, 503, 504)
             ),
         )
         self._client = Minio(
             settings.s3_endpoint,
-            access_key=settings.s3_access_key.get_secret_value() or None,
-            secret_key=settings.s3_secret_key.get_secret_value() or None,
+            access_key=access_key or None,
+            secret_key=secret_key or None,
             secure=settings.s3_secure,
             region=settings.s3_region,
             http_client=http,
         )
-        self._pool = ThreadPoolExecutor(
-            max_workers=settings.s3_concurrency, thread_name_prefix="s3"
-        )
+        self._pool = ThreadPoolExecutor(max_workers=_READ_THREADS, thread_name_prefix="s3")
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, fn, *args)
 
     def _ensure_bucket(self) -> None:
-        if self._client.bucket_exists(self.bucket):
-            return
-        try:
-            self._client.make_bucket(self.bucket)
-        except S3Error as err:
-            # Another replica created it between our check and our create.
-            if err.code not in _BUCKET_TAKEN:
-                raise
+        if not self._client.bucket_exists(self.bucket):
+            try:
+                self._client.make_bucket(self.bucket)
+            except S3Error as err:
+                # Another replica created it between our check and our create.
+                if err.code not in _BUCKET_TAKEN:
+                    raise
+        # The region the writer signs for: the setting, else the bucket's location
+        # (minio asks the store once and caches it).
+        self._writer.region = self._client._get_region(self.bucket)
 
     async def ensure_bucket(self) -> None:
         await self._run(self._ensure_bucket)
@@ -86,14 +101,9 @@ class LogStore:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, max_delay_s)
 
-    def _put(self, key: str, body: bytes) -> None:
-        self._client.put_object(
-            self.bucket, key, io.BytesIO(body), len(body), content_type="application/json"
-        )
-
     async def put(self, key: str, body: bytes) -> None:
         """Write (or overwrite: keys derive from ids, so a redelivery replaces) one log."""
-        await self._run(self._put, key, body)
+        await self._writer.put(key, body)
 
     def _get(self, key: str) -> bytes | None:
         try:
@@ -120,5 +130,6 @@ class LogStore:
     async def list_keys(self, prefix: str) -> list[str]:
         return await self._run(self._list, prefix)
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        await self._writer.close()
         self._pool.shutdown(wait=False, cancel_futures=True)

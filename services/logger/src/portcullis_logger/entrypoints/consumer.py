@@ -5,104 +5,130 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 
 import msgspec
-from faststream.middlewares import AckPolicy
-from faststream.nats import JStream, NatsBroker, PullSub
-from faststream.nats.annotations import NatsMessage
+from nats.aio.msg import Msg
 from opentelemetry import trace
-from portcullis.dead_letter import publish_dead_letter
+from opentelemetry.trace import SpanKind
+from portcullis.dead_letter import Publisher, publish_dead_letter
 from portcullis.events import decode_log
 from portcullis.subjects import LOGGER_DURABLE, LOGS_PREFIX, LOGS_STREAM
+from portcullis.telemetry import extract_trace_context
 
-from portcullis_logger.adapters.nats_setup import consumer_config
+from portcullis_logger.adapters.log_store import LogStore
+from portcullis_logger.adapters.pull_worker import PullWorker
 from portcullis_logger.domain.delivery import DeadLetter, after_failure
 from portcullis_logger.domain.keys import InvalidLogId, canonical_id, object_key
 from portcullis_logger.domain.log_object import encode_log_object
-from portcullis_logger.runtime import Runtime
+from portcullis_logger.metrics import LoggerMetrics
+from portcullis_logger.settings import LoggerSettings
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("portcullis_logger")
 
 
-async def raw_body(msg) -> bytes:
-    """Skip FastStream's JSON decoding: bodies are decoded with msgspec, once."""
-    return msg.body
+class LogConsumer:
+    """Handles one message at a time; the PullWorker runs many of these at once."""
 
-
-async def store_log(msg: NatsMessage, rt: Runtime) -> None:
-    raw = msg.raw_message
-    metrics = rt.metrics
-    metrics.consumed.inc()
-    delivered = raw.metadata.num_delivered
-    if delivered > 1:
-        metrics.redeliveries.inc()
-
-    try:
-        event = decode_log(raw.data)
-        log_id = canonical_id(event.id)
-        key = object_key(event.workspace, log_id)
-        body = encode_log_object(event, log_id)
-    except (msgspec.DecodeError, msgspec.ValidationError, InvalidLogId) as exc:
-        # A poison message never becomes storable: straight to the dead-letter subject.
-        await _dead_letter(msg, rt, f"undecodable RequestLogged: {exc}", "undecodable")
-        return
-
-    started = time.perf_counter()
-    try:
-        with tracer.start_as_current_span("s3.put_object", attributes={"s3.key": key}):
-            await rt.store.put(key, body)
-    except Exception as exc:  # noqa: BLE001 — any store failure is retried the same way
-        metrics.write_failures.inc()
-        decision = after_failure(
-            delivered,
-            rt.settings.max_deliver,
-            rt.settings.nak_delay_s,
-            f"S3 write failed: {type(exc).__name__}",
+    def __init__(self, settings: LoggerSettings, store: LogStore, metrics: LoggerMetrics) -> None:
+        self.settings = settings
+        self.store = store
+        self.metrics = metrics
+        # Spans are only worth their CPU when someone receives them: the logger is a
+        # sink, nothing continues its trace, so with the exporter off they are skipped.
+        self.traced = settings.trace_exporter != "none"
+        self.worker = PullWorker(
+            nats_url=settings.nats_url,
+            name="portcullis-logger-consumer",
+            stream=LOGS_STREAM,
+            durable=LOGGER_DURABLE,
+            handler=self.handle,
+            batch=settings.pull_batch,
+            concurrency=settings.s3_concurrency,
+            max_in_flight=settings.s3_concurrency + settings.pull_batch,
+            grace_s=settings.stop_grace_s,
         )
-        log.warning(
-            "log write failed",
-            extra={"log_id": log_id, "deliveries": delivered, "error": type(exc).__name__},
+        self._publisher: Publisher | None = None
+
+    async def start(self) -> None:
+        await self.worker.start()
+        self._publisher = self.worker.publisher
+
+    async def stop(self) -> None:
+        await self.worker.stop()
+
+    async def handle(self, msg: Msg) -> None:
+        if not self.traced:
+            await self._store(msg)
+            return
+        with tracer.start_as_current_span(
+            f"{msg.subject} process",
+            context=extract_trace_context(msg.headers),
+            kind=SpanKind.CONSUMER,
+            attributes={"messaging.system": "nats", "messaging.destination.name": msg.subject},
+        ):
+            await self._store(msg)
+
+    async def _store(self, msg: Msg) -> None:
+        metrics = self.metrics
+        metrics.consumed.inc()
+        delivered = msg.metadata.num_delivered
+        if delivered > 1:
+            metrics.redeliveries.inc()
+
+        try:
+            event = decode_log(msg.data)
+            log_id = canonical_id(event.id)
+            key = object_key(event.workspace, log_id)
+            body = encode_log_object(event, log_id)
+        except (msgspec.DecodeError, msgspec.ValidationError, InvalidLogId) as exc:
+            # A poison message never becomes storable: straight to the dead-letter subject.
+            await self._dead_letter(msg, f"undecodable RequestLogged: {exc}", "undecodable")
+            return
+
+        started = time.perf_counter()
+        span = (
+            tracer.start_as_current_span("s3.put_object", attributes={"s3.key": key})
+            if self.traced
+            else nullcontext()
         )
-        if isinstance(decision, DeadLetter):
-            await _dead_letter(msg, rt, decision.reason, "write_failed")
-        else:
-            await msg.nack(delay=decision.delay_s)
-        return
+        try:
+            with span:
+                await self.store.put(key, body)
+        except Exception as exc:  # noqa: BLE001 — any store failure is retried the same way
+            metrics.write_failures.inc()
+            settings = self.settings
+            decision = after_failure(
+                delivered,
+                settings.max_deliver,
+                settings.nak_delay_s,
+                f"S3 write failed: {type(exc).__name__}",
+            )
+            log.warning(
+                "log write failed",
+                extra={"log_id": log_id, "deliveries": delivered, "error": type(exc).__name__},
+            )
+            if isinstance(decision, DeadLetter):
+                await self._dead_letter(msg, decision.reason, "write_failed")
+            else:
+                await msg.nak(delay=decision.delay_s)
+            return
 
-    metrics.write_seconds.observe(time.perf_counter() - started)
-    metrics.written.inc()
-    await msg.ack()
+        metrics.write_seconds.observe(time.perf_counter() - started)
+        metrics.written.inc()
+        await msg.ack()
 
-
-async def _dead_letter(msg: NatsMessage, rt: Runtime, reason: str, kind: str) -> None:
-    try:
-        await publish_dead_letter(rt.broker, msg.raw_message, "logs", LOGS_PREFIX, reason)
-    except Exception:
-        # Not parked: leave it un-acked so it comes back and we try again.
-        log.exception("dead-letter publish failed")
-        await msg.nack(delay=rt.settings.nak_delay_s)
-        return
-    rt.metrics.dead_lettered.labels(kind).inc()
-    log.warning("log event dead-lettered", extra={"reason": reason})
-    # term: the server must not redeliver what is now parked in the DLQ.
-    await msg.reject()
-
-
-def register_consumer(broker: NatsBroker, rt: Runtime) -> None:
-    settings = rt.settings
-
-    @broker.subscriber(
-        f"{LOGS_PREFIX}.>",
-        stream=JStream(LOGS_STREAM, declare=False),
-        durable=LOGGER_DURABLE,
-        config=consumer_config(settings),
-        pull_sub=PullSub(batch_size=settings.pull_batch, timeout=1.0),
-        # Messages handled concurrently; fetching goes on while writes are in flight.
-        max_workers=settings.s3_concurrency,
-        ack_policy=AckPolicy.MANUAL,
-        decoder=raw_body,
-        title="logger",
-    )
-    async def on_log_event(msg: NatsMessage) -> None:
-        await store_log(msg, rt)
+    async def _dead_letter(self, msg: Msg, reason: str, kind: str) -> None:
+        assert self._publisher is not None
+        try:
+            await publish_dead_letter(self._publisher, msg, "logs", LOGS_PREFIX, reason)
+        except Exception:
+            # Not parked: leave it un-acked so it comes back and we try again.
+            log.exception("dead-letter publish failed")
+            await msg.nak(delay=self.settings.nak_delay_s)
+            return
+        self.metrics.dead_lettered.labels(kind).inc()
+        log.warning("log event dead-lettered", extra={"reason": reason})
+        # term: the server must not redeliver what is now parked in the DLQ.
+        await msg.term()
