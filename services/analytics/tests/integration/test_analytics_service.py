@@ -19,6 +19,12 @@ async def test_events_become_rows_once_and_graphs_answer(kit, start_analytics, n
     analytics = start_analytics(batch_wait_s="0.1", trace_exporter="console")
     js = nats_client.jetstream()
     now = int(time.time() * 1000)
+    # Routing: request 1 was rescued by a fallback, 2 and 4 by their first retry.
+    routing = {
+        1: {"fallbacks": 1, "rescued": True},
+        2: {"retry_attempts": 1, "retries_total": 1, "rescued": True},
+        4: {"retry_attempts": 1, "retries_total": 1, "rescued": True},
+    }
     events = [
         kit.metered(
             WS,
@@ -27,6 +33,7 @@ async def test_events_become_rows_once_and_graphs_answer(kit, start_analytics, n
             cost=0.001 * (i + 1),
             latency_ms=100.0 * (i + 1),
             metadata={"env": "prod" if i % 2 else "dev"},
+            **routing.get(i, {}),
         )
         for i in range(10)
     ]
@@ -73,6 +80,16 @@ async def test_events_become_rows_once_and_graphs_answer(kit, start_analytics, n
         nats_client, "requests", WS, tmin, tmax, metadata='{"env":"prod"}', no_such_filter="x"
     )
     assert json.loads(bytes(prod.body))["summary"] == {"total": 5}
+
+    rescued = await kit.query_graph(nats_client, "requests/rescued", WS, tmin, tmax)
+    assert rescued.status == 200
+    rescued_body = json.loads(bytes(rescued.body))
+    assert rescued_body["summary"] == {"retry": 2, "fallback": 1}
+    assert sum(p["fallback"] for p in rescued_body["data_points"]) == 1
+    assert [r for p in rescued_body["data_points"] for r in p["retry"]] in (
+        [{"retry_success_count": 1, "count": 2}],
+        [{"retry_success_count": 1, "count": 1}] * 2,  # the two fell in different minutes
+    )
 
     bad = await kit.query_graph(nats_client, "requests", WS, "last tuesday", tmax)
     assert bad.status == 400 and bad.error.code == "invalid_time"

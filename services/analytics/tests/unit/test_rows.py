@@ -48,6 +48,15 @@ def test_out_of_range_integers_are_clamped():
     assert row.latency_ms == 0.0
 
 
+def test_routing_counts_are_carried_and_clamped():
+    row = row_from_metered(metered(retries_total=3, fallbacks=2, rescued=True))
+    assert (row.retries_total, row.fallbacks, row.rescued) == (3, 2, True)
+    plain = row_from_metered(metered())
+    assert (plain.retries_total, plain.fallbacks, plain.rescued) == (0, 0, False)
+    wild = row_from_metered(metered(retries_total=-1, fallbacks=300))
+    assert (wild.retries_total, wild.fallbacks) == (0, 255)
+
+
 def test_latest_by_id_keeps_one_per_id_in_first_seen_order():
     events = [metered(id="a", total_tokens=1), metered(id="b"), metered(id="a", total_tokens=2)]
     unique = latest_by_id(events)

@@ -143,6 +143,26 @@ async def test_unknown_graph_is_404(rpc_gateway, responders):
     assert "requests, cost, tokens, latency" in response.json()["error"]["message"]
 
 
+async def test_nested_rescued_graph_is_forwarded(rpc_gateway, responders):
+    response = await get(
+        f"{rpc_gateway.v1}/analytics/graphs/requests/rescued",
+        time_of_generation_min="2026-01-01T00:00:00Z",
+        time_of_generation_max="2026-01-02T00:00:00Z",
+        ai_org="openai",
+    )
+    assert response.status_code == 200, response.text
+    echo = response.json()["echo"]
+    assert (echo["graph"], echo["filters"]) == ("requests/rescued", {"ai_org": "openai"})
+
+    unknown = await get(
+        f"{rpc_gateway.v1}/analytics/graphs/requests/feelings",
+        time_of_generation_min="2026-01-01",
+        time_of_generation_max="2026-01-02",
+    )
+    assert unknown.status_code == 404
+    assert "requests/rescued" in unknown.json()["error"]["message"]
+
+
 async def test_no_service_running_is_503(rpc_gateway):
     response = await get(f"{rpc_gateway.v1}/logs/{KNOWN_ID}")
     assert response.status_code == 503

@@ -9,6 +9,7 @@ import json
 import nats.js.errors
 from minio.error import S3Error
 from portcullis.dead_letter import DELIVERIES_HEADER, REASON_HEADER, SUBJECT_HEADER
+from portcullis.events import Attempt
 from portcullis.ids import new_request_id, request_id_time
 from portcullis.subjects import DLQ_STREAM, LOGGER_DURABLE, LOGS_STREAM, dlq_subject
 
@@ -42,7 +43,24 @@ async def test_event_is_stored_as_log_object_and_served_by_id(
 ):
     logger = start_logger(trace_exporter="console")
     js = nats_client.jetstream()
-    event = kit.make_event(workspace)
+    # Routed by a fallback config: the first target failed, the second answered.
+    attempts = [
+        Attempt(
+            path="config.targets[0]",
+            provider="anthropic",
+            status=529,
+            latency_ms=12.5,
+            error={"message": "overloaded", "type": "api_error"},
+        ),
+        Attempt(path="config.targets[1]", provider="openai", status=200, latency_ms=300.2),
+    ]
+    event = kit.make_event(
+        workspace,
+        attempts=attempts,
+        fallbacks=1,
+        rescued=True,
+        last_used_option_index="config.targets[1]",
+    )
     header, trace_id, parent_span = kit.traceparent()
     await kit.publish(js, event, workspace, header=header)
 
@@ -73,13 +91,25 @@ async def test_event_is_stored_as_log_object_and_served_by_id(
         "headers": {"content-type": "application/json"},
         "body": json.loads(kit.RESPONSE_BODY),
         "responseTime": 322,
-        "lastUsedOptionJsonPath": "$.config",
+        "lastUsedOptionJsonPath": "$.config.targets[1]",
     }
+    assert log["attempts"] == [
+        {
+            "path": "config.targets[0]",
+            "provider": "anthropic",
+            "status": 529,
+            "latency_ms": 12.5,
+            "error": {"message": "overloaded", "type": "api_error"},
+        },
+        {"path": "config.targets[1]", "provider": "openai", "status": 200, "latency_ms": 300.2},
+    ]
     metrics = log["metrics"]
     assert metrics["ai_org"] == "openai" and metrics["ai_model"] == "gpt-4o-mini"
     assert (metrics["req_units"], metrics["res_units"], metrics["total_units"]) == (7, 5, 12)
     assert metrics["cost"] == 0.000123
     assert metrics["metadata.key"] == ["env"] and metrics["metadata.value"] == ["test"]
+    assert (metrics["fallbacks"], metrics["rescued"]) == (1, True)
+    assert "retries_total" not in metrics  # zero counts are omitted, as everywhere in metrics
 
     # Log by id: the stored bytes exactly; unknown -> 404; not a UUID -> 400.
     reply = await kit.get_log(nats_client, event.id, workspace)

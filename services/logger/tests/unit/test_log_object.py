@@ -3,7 +3,7 @@
 import json
 
 import msgspec
-from portcullis.events import RequestLogged, Timings, Usage
+from portcullis.events import Attempt, RequestLogged, Timings, Usage
 from portcullis_logger.domain.log_object import (
     build_log_object,
     encode_log_object,
@@ -57,7 +57,16 @@ def event(**overrides) -> RequestLogged:
 def test_shape_matches_portkeys_log_object():
     body = encode_log_object(event(), event().id)
     log = json.loads(body)
-    assert list(log) == ["_id", "request", "response", "organisation_id", "created_at", "metrics"]
+    assert list(log) == [
+        "_id",
+        "request",
+        "response",
+        "organisation_id",
+        "created_at",
+        "metrics",
+        "attempts",
+    ]
+    assert log["attempts"] == []  # one call: no tree
     assert log["_id"] == event().id
     assert log["created_at"] == "2024-03-05T07:08:09.010Z"
     assert log["request"]["url"] == "https://api.anthropic.com/v1/messages"
@@ -116,3 +125,47 @@ def test_helpers():
     assert iso_millis(5) == "1970-01-01T00:00:00.005Z"
     assert last_used_option_path("$.config") == "$.config"
     assert last_used_option_path("config") == "$.config"
+
+
+def test_attempt_tree_and_routing_counts_are_stored():
+    attempts = [
+        Attempt(
+            path="config.targets[0]",
+            provider="openai",
+            status=500,
+            latency_ms=10.0,
+            error={"message": "boom"},
+        ),
+        Attempt(path="config.targets[0]", provider="openai", status=502, latency_ms=11.0, retry=1),
+        Attempt(path="config.targets[1]", provider="anthropic", skipped="circuit_open"),
+        Attempt(path="config.targets[2]", provider="groq", status=200, latency_ms=50.25),
+    ]
+    routed = event(attempts=attempts, retries_total=1, fallbacks=2, rescued=True, retry_attempts=0)
+    log = json.loads(encode_log_object(routed, routed.id))
+    assert log["attempts"] == [
+        {
+            "path": "config.targets[0]",
+            "provider": "openai",
+            "status": 500,
+            "latency_ms": 10.0,
+            "error": {"message": "boom"},
+        },
+        {
+            "path": "config.targets[0]",
+            "provider": "openai",
+            "status": 502,
+            "latency_ms": 11.0,
+            "retry": 1,
+        },
+        {"path": "config.targets[1]", "provider": "anthropic", "skipped": "circuit_open"},
+        {"path": "config.targets[2]", "provider": "groq", "status": 200, "latency_ms": 50.25},
+    ]
+    metrics = log["metrics"]
+    assert (metrics["retries_total"], metrics["fallbacks"], metrics["rescued"]) == (1, 2, True)
+    # retry_success_count is the answering target's retries (Portkey's meaning): none here.
+    assert "retry_success_count" not in metrics
+
+
+def test_unrouted_request_has_no_routing_counts():
+    metrics = json.loads(encode_log_object(event(), event().id))["metrics"]
+    assert not {"retries_total", "fallbacks", "rescued"} & set(metrics)

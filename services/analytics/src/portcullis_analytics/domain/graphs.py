@@ -1,4 +1,5 @@
-"""Analytics graphs (Portkey's /analytics/graphs/{requests,cost,tokens,latency}): a query
+"""Analytics graphs (Portkey's /analytics/graphs/{requests,cost,tokens,latency}; the
+requests/rescued graph shapes its own rows in domain/rescued.py): a query
 becomes parameterised SQL, and the result rows become the ``analytics-graph`` body.
 
 Buckets: one minute for ranges up to an hour, one hour up to two days, one day beyond.
@@ -23,7 +24,8 @@ import msgspec
 from portcullis.clickhouse import Param, quote_identifier
 from portcullis.rpc import AnalyticsQuery
 
-GRAPHS = ("requests", "cost", "tokens", "latency")
+RESCUED_GRAPH = "requests/rescued"  # its own shape: see domain/rescued.py
+GRAPHS = ("requests", "cost", "tokens", "latency", RESCUED_GRAPH)
 
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
@@ -242,25 +244,35 @@ def filter_conditions(binder: _Binder, filters: dict[str, str]) -> list[str]:
 # --- SQL -------------------------------------------------------------------------------
 
 
-def graph_sql(query: GraphQuery, database: str) -> tuple[str, dict[str, Param]]:
-    """One statement: the summary row (bucket -1) and one row per non-empty bucket."""
+def bucketed_source(
+    query: GraphQuery, database: str, columns: str, *conditions: str
+) -> tuple[str, _Binder]:
+    """The rows a graph aggregates: its ``bucket`` index plus ``columns``, for the query's
+    workspace, range and filters (and any extra ``conditions``), with values bound."""
     binder = _Binder()
     where = [
         f"workspace = {binder.bind(query.workspace, 'String')}",
         f"created_at >= fromUnixTimestamp64Milli({binder.bind(query.start_ms, 'Int64')}, 'UTC')",
         f"created_at <= fromUnixTimestamp64Milli({binder.bind(query.end_ms, 'Int64')}, 'UTC')",
         *filter_conditions(binder, query.filters),
+        *conditions,
     ]
     origin = binder.bind(query.buckets.origin_ms, "Int64")
     step = binder.bind(query.buckets.step_ms, "Int64")
-    metrics = ", ".join(f"{expr} AS {name}" for name, expr in _METRICS[query.graph])
     # FINAL: a redelivered event that has not been merged away yet still counts once.
     source = (
         f"SELECT intDiv(toUnixTimestamp64Milli(created_at) - {origin}, {step}) AS bucket, "
-        f"cost, total_tokens, latency_ms "
+        f"{columns} "
         f"FROM {quote_identifier(database)}.requests FINAL "
         f"WHERE {' AND '.join(where)}"
     )
+    return source, binder
+
+
+def graph_sql(query: GraphQuery, database: str) -> tuple[str, dict[str, Param]]:
+    """One statement: the summary row (bucket -1) and one row per non-empty bucket."""
+    source, binder = bucketed_source(query, database, "cost, total_tokens, latency_ms")
+    metrics = ", ".join(f"{expr} AS {name}" for name, expr in _METRICS[query.graph])
     sql = (
         f"SELECT toInt64({SUMMARY_BUCKET}) AS bucket, {metrics} FROM ({source}) "
         f"UNION ALL "

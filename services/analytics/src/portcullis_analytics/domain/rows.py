@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import msgspec
 from portcullis.events import RequestMetered
 
+_U8 = 2**8 - 1
 _U16 = 2**16 - 1
 _U32 = 2**32 - 1
 
@@ -42,6 +43,9 @@ class RequestRow(msgspec.Struct, kw_only=True):
     cache_status: str
     metadata: dict[str, str]
     user: str
+    retries_total: int
+    fallbacks: int
+    rescued: bool
 
 
 _encoder = msgspec.json.Encoder()
@@ -85,6 +89,9 @@ def row_from_metered(event: RequestMetered) -> RequestRow:
         cache_status=event.cache_status,
         metadata=event.metadata,
         user=event.user or "",
+        retries_total=_clamp(event.retries_total, _U16),
+        fallbacks=_clamp(event.fallbacks, _U8),
+        rescued=event.rescued,
     )
 
 

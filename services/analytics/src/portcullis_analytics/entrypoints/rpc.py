@@ -1,5 +1,6 @@
-"""``pk.rpc.analytics.query``: an analytics graph (requests, cost, tokens, latency) for a
-workspace and time range (queue group "analytics", so replicas share the requests)."""
+"""``pk.rpc.analytics.query``: an analytics graph (requests, cost, tokens, latency,
+requests/rescued) for a workspace and time range (queue group "analytics", so replicas
+share the requests)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from faststream.nats.annotations import NatsMessage
 from portcullis import rpc
 from portcullis.subjects import ANALYTICS_DURABLE, RPC_ANALYTICS_QUERY
 
-from portcullis_analytics.domain.graphs import QueryError, graph_body, graph_query, graph_sql
+from portcullis_analytics.domain.graphs import (
+    RESCUED_GRAPH,
+    QueryError,
+    graph_body,
+    graph_query,
+    graph_sql,
+)
+from portcullis_analytics.domain.rescued import rescued_body, rescued_sql
 from portcullis_analytics.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -33,7 +41,8 @@ async def answer_query(data: bytes, rt: Runtime) -> tuple[str, rpc.RpcReply]:
         )
     try:
         query = graph_query(request)
-        sql, params = graph_sql(query, rt.store.database)
+        rescued = query.graph == RESCUED_GRAPH
+        sql, params = (rescued_sql if rescued else graph_sql)(query, rt.store.database)
     except QueryError as exc:
         return request.graph, _error(400, exc.message, "invalid_request_error", exc.code)
     try:
@@ -43,7 +52,7 @@ async def answer_query(data: bytes, rt: Runtime) -> tuple[str, rpc.RpcReply]:
         return query.graph, _error(
             503, "analytics store unavailable, try again", "api_error", "store_unavailable"
         )
-    body = _encode(graph_body(query, rows))
+    body = _encode((rescued_body if rescued else graph_body)(query, rows))
     return query.graph, rpc.RpcReply(status=200, body=msgspec.Raw(body))
 
 

@@ -1,4 +1,5 @@
-"""GET /v1/logs/{id} and GET /v1/analytics/graphs/{graph}: reads the gateway forwards
+"""GET /v1/logs/{id} and GET /v1/analytics/graphs/{graph} (one or two path segments, e.g.
+requests/rescued): reads the gateway forwards
 over NATS request/reply to the services that own the data (logger, analytics)."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from portcullis_gateway.adapters import rpc
 from portcullis_gateway.domain.errors import InvalidRequest, NotFound, error_body
 from portcullis_gateway.runtime import Runtime
 
-GRAPHS = ("requests", "cost", "tokens", "latency")
+GRAPHS = ("requests", "cost", "tokens", "latency", "requests/rescued")
 TIME_PARAMS = ("time_of_generation_min", "time_of_generation_max")
 JSON = "application/json"
 
@@ -73,8 +74,7 @@ def read_routes(rt: Runtime) -> list[HTTPRouteHandler]:
         reply = await rpc.call(rt.link, RPC_LOGS_GET, payload, "logger", settings.rpc_timeout_s)
         return reply_response(reply)
 
-    @get("/v1/analytics/graphs/{graph:str}")
-    async def analytics_graph(graph: str, request: Request) -> Response:
+    async def forward_graph(graph: str, request: Request) -> Response:
         params = {key: request.query_params.get(key) for key in request.query_params}
         query = analytics_query(graph, params, settings.workspace)
         reply = await rpc.call(
@@ -86,4 +86,13 @@ def read_routes(rt: Runtime) -> list[HTTPRouteHandler]:
         )
         return reply_response(reply)
 
-    return [get_log, analytics_graph]
+    @get("/v1/analytics/graphs/{graph:str}")
+    async def analytics_graph(graph: str, request: Request) -> Response:
+        return await forward_graph(graph, request)
+
+    # Portkey nests some graphs one level deeper (/analytics/graphs/requests/rescued).
+    @get("/v1/analytics/graphs/{group:str}/{name:str}")
+    async def analytics_sub_graph(group: str, name: str, request: Request) -> Response:
+        return await forward_graph(f"{group}/{name}", request)
+
+    return [get_log, analytics_graph, analytics_sub_graph]

@@ -1,5 +1,6 @@
 """The stored log: Portkey's LogObject (``_id``, ``request``, ``response``,
-``organisation_id``, ``created_at``, ``metrics``) built from a RequestLogged event.
+``organisation_id``, ``created_at``, ``metrics``) built from a RequestLogged event, plus
+``attempts``: the routing attempt tree (issue 4), one entry per upstream call or skip.
 
 Request and response bodies arrive as JSON bytes (msgspec.Raw) and are embedded as they
 are, never decoded and re-encoded. Header values that look like credentials are masked
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 import msgspec
-from portcullis.events import NULL_RAW, RequestLogged
+from portcullis.events import NULL_RAW, Attempt, RequestLogged
 
 LOG_FORMAT_VERSION = "v1"
 _PORTKEY_HEADER_PREFIX = "x-portkey-"
@@ -74,6 +75,11 @@ class LogMetrics(msgspec.Struct, kw_only=True, omit_defaults=True):
     cache_status: str | None = None
     stream_mode: int
     retry_success_count: int = 0
+    # Routing counts (issue 4). Portkey's AnalyticsMetrics has no names for these, so
+    # they carry the event's names; retry_success_count is the answering target's retries.
+    retries_total: int = 0
+    fallbacks: int = 0
+    rescued: bool = False
     trace_id: str
     span_id: str | None = None
     last_used_option_index: str | None = None
@@ -91,6 +97,8 @@ class LogObject(msgspec.Struct, kw_only=True):
     organisation_id: str
     created_at: str
     metrics: LogMetrics
+    # Every upstream call (and skipped target) in order; empty when there was one call.
+    attempts: list[Attempt] = []
 
 
 _encode = msgspec.json.Encoder().encode
@@ -151,6 +159,9 @@ def build_log_object(event: RequestLogged, log_id: str) -> LogObject:
         cache_status=event.cache_status,
         stream_mode=1 if event.stream else 0,
         retry_success_count=event.retry_attempts,
+        retries_total=event.retries_total,
+        fallbacks=event.fallbacks,
+        rescued=event.rescued,
         trace_id=event.trace_id,
         span_id=event.span_id,
         last_used_option_index=event.last_used_option_index,
@@ -182,6 +193,7 @@ def build_log_object(event: RequestLogged, log_id: str) -> LogObject:
         organisation_id=event.organisation_id,
         created_at=created_at,
         metrics=metrics,
+        attempts=event.attempts,
     )
 
 
