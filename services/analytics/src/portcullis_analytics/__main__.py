@@ -1,9 +1,9 @@
 """Run analytics: `python -m portcullis_analytics` (settings from PORTCULLIS_ANALYTICS_*)."""
 
 from portcullis.telemetry import configure_logging, configure_tracing
+from portcullis_worker import serve
 
 from portcullis_analytics.app import create_app
-from portcullis_analytics.serve import serve
 from portcullis_analytics.settings import AnalyticsSettings
 
 

@@ -9,11 +9,11 @@ import logging
 from faststream.asgi import AsgiFastStream
 from faststream.nats import NatsBroker
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from portcullis_worker import health_handler, metrics_handler
 
 from portcullis_analytics.adapters.nats_setup import prepare_jetstream
 from portcullis_analytics.adapters.store import open_store
 from portcullis_analytics.entrypoints.consumer import batch_puller
-from portcullis_analytics.entrypoints.http import health_handler, metrics_handler
 from portcullis_analytics.entrypoints.rpc import register_rpc
 from portcullis_analytics.metrics import AnalyticsMetrics
 from portcullis_analytics.runtime import Runtime

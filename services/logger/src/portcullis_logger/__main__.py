@@ -1,9 +1,9 @@
 """Run the logger: `python -m portcullis_logger` (settings from PORTCULLIS_LOGGER_*)."""
 
 from portcullis.telemetry import configure_logging, configure_tracing
+from portcullis_worker import serve
 
 from portcullis_logger.app import create_app
-from portcullis_logger.serve import serve
 from portcullis_logger.settings import LoggerSettings
 
 

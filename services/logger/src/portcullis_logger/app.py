@@ -8,11 +8,11 @@ import logging
 from faststream.asgi import AsgiFastStream
 from faststream.nats import NatsBroker
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from portcullis_worker import health_handler, metrics_handler
 
 from portcullis_logger.adapters.log_store import LogStore
 from portcullis_logger.adapters.nats_setup import prepare_jetstream
 from portcullis_logger.entrypoints.consumer import LogConsumer
-from portcullis_logger.entrypoints.http import health_handler, metrics_handler
 from portcullis_logger.entrypoints.rpc import register_rpc
 from portcullis_logger.metrics import LoggerMetrics
 from portcullis_logger.runtime import Runtime

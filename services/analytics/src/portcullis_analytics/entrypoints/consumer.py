@@ -20,9 +20,9 @@ from portcullis.dead_letter import publish_dead_letter
 from portcullis.events import RequestMetered, decode_metric
 from portcullis.subjects import ANALYTICS_DURABLE, METRICS_PREFIX, METRICS_STREAM
 from portcullis.telemetry import extract_trace_context
+from portcullis_worker.redelivery import DeadLetter, after_failure, backoff_s
 
 from portcullis_analytics.adapters.batch_puller import BatchPuller
-from portcullis_analytics.domain.delivery import DeadLetter, after_failure, backoff_s
 from portcullis_analytics.domain.rows import encode_rows, latest_by_id, row_from_metered
 from portcullis_analytics.runtime import Runtime
 

@@ -15,10 +15,10 @@ from portcullis.dead_letter import Publisher, publish_dead_letter
 from portcullis.events import decode_log
 from portcullis.subjects import LOGGER_DURABLE, LOGS_PREFIX, LOGS_STREAM
 from portcullis.telemetry import extract_trace_context
+from portcullis_worker.redelivery import DeadLetter, after_failure
 
 from portcullis_logger.adapters.log_store import LogStore
 from portcullis_logger.adapters.pull_worker import PullWorker
-from portcullis_logger.domain.delivery import DeadLetter, after_failure
 from portcullis_logger.domain.keys import InvalidLogId, canonical_id, object_key
 from portcullis_logger.domain.log_object import encode_log_object
 from portcullis_logger.metrics import LoggerMetrics

@@ -1,6 +1,6 @@
 """Redelivery with back-off, then the dead-letter subject."""
 
-from portcullis_logger.domain.delivery import DeadLetter, Retry, after_failure, backoff_s
+from portcullis_worker.redelivery import DeadLetter, Retry, after_failure, backoff_s
 
 
 def test_retries_with_exponential_backoff_before_the_limit():
