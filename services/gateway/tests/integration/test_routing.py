@@ -54,7 +54,9 @@ async def test_fallback_moves_on_after_a_500_and_logs_the_attempt_tree(gateway, 
         ("config.targets[0]", 500),
         ("config.targets[1]", 200),
     ]
-    assert logged.attempts[0].error is None  # the provider answered; its body is not ours
+    # The provider's own error object, so the log says why each attempt failed.
+    assert logged.attempts[0].error["message"]
+    assert logged.attempts[1].error is None
     assert logged.fallbacks == 1 and logged.rescued
     assert logged.last_used_option_index == "config.targets[1]"
     metric, _ = await events.metric(gateway, request_id)

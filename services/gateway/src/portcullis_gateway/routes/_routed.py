@@ -102,6 +102,21 @@ class Outcome:
             self.resp = None
 
 
+def _attempt_error(outcome: Outcome) -> dict | None:
+    """The error of one attempt for the log: the gateway's own, or the provider's error
+    object from its (already read, OpenAI-shaped) error body. Failures only."""
+    if outcome.error is not None:
+        return outcome.error.as_dict()
+    if outcome.status < 400 or not outcome.payload:
+        return None
+    try:
+        body = _decode(outcome.payload)
+    except msgspec.DecodeError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else None
+
+
 class CallerLeft(Exception):
     """The caller disconnected while the gateway was retrying or falling back."""
 
@@ -330,7 +345,7 @@ class RouteRun:
                 status=outcome.status,
                 latency_ms=round(latency, 3),
                 retry=retry_no,
-                error=outcome.error.as_dict() if outcome.error is not None else None,
+                error=_attempt_error(outcome),
             )
         )
         return outcome
