@@ -4,13 +4,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 import sys
-import time
-import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import nats
@@ -22,6 +19,7 @@ from portcullis.ids import new_request_id
 from portcullis.natsio import ensure_streams
 from portcullis.subjects import RPC_ANALYTICS_QUERY, metrics_subject
 from portcullis_analytics.adapters.store import AnalyticsStore
+from portcullis_stack.probing import scrape, wait_for
 from portcullis_stack.servers import ManagedProcess, free_port, http_ready
 
 
@@ -85,27 +83,6 @@ def percentile(values: list[float], q: float) -> float:
     pos = (len(ordered) - 1) * q
     lo, hi = math.floor(pos), math.ceil(pos)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-async def wait_for(
-    check: Callable[[], Awaitable[bool]], within: float = 20.0, what: str = ""
-) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out after {within}s waiting for {what or check}")
-
-
-def scrape(port: int) -> dict[str, float]:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    samples: dict[str, float] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            samples[name] = float(value)
-    return samples
 
 
 async def query_graph(

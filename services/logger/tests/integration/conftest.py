@@ -5,14 +5,12 @@ gateway does (Nats-Msg-Id and W3C traceparent headers)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sys
 import threading
 import time
-import urllib.request
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import msgspec
@@ -24,6 +22,7 @@ from portcullis.events import RequestLogged, Timings, Usage, encode
 from portcullis.ids import new_request_id
 from portcullis.natsio import ensure_streams
 from portcullis.subjects import RPC_LOGS_GET, logs_subject
+from portcullis_stack.probing import scrape, wait_for
 from portcullis_stack.servers import ManagedProcess, free_port, http_ready
 
 REQUEST_BODY = b'{"model": "gpt-4o-mini",   "messages":[{"role":"user","content":"hi"}]}'
@@ -88,28 +87,6 @@ async def get_log(nc, log_id: str, workspace: str) -> rpc.RpcReply:
         RPC_LOGS_GET, rpc.encode(rpc.LogGetRequest(id=log_id, workspace=workspace)), timeout=5
     )
     return rpc.decode_reply(reply.data)
-
-
-async def wait_for(
-    check: Callable[[], Awaitable[bool]], within: float = 20.0, what: str = ""
-) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out after {within}s waiting for {what or check}")
-
-
-def scrape(port: int) -> dict[str, float]:
-    """Prometheus text -> {sample name with labels: value}."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    samples: dict[str, float] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            samples[name] = float(value)
-    return samples
 
 
 class LoggerProcess:
