@@ -143,8 +143,14 @@ class Platform:
         return self
 
     def start(self) -> Platform:
-        for name in ("nats", "valkey", "s3", "mock", "gateway", "logger", "analytics"):
-            self.processes[name].start(timeout=90)
+        try:
+            for name in ("nats", "valkey", "s3", "mock", "gateway", "logger", "analytics"):
+                self.processes[name].start(timeout=90)
+        except BaseException:
+            # A part that never got healthy must not leave the others running: the
+            # fixture raises before its teardown, so nobody else would stop them.
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:

@@ -195,7 +195,12 @@ class ManagedProcess:
             start_new_session=True,
         )
         log.close()
-        self.wait_ready(timeout)
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            # Never leave a half-started server behind: its caller is raising too.
+            self.kill()
+            raise
         return self
 
     def wait_ready(self, timeout: float = 30.0) -> None:

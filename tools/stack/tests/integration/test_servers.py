@@ -30,3 +30,21 @@ def test_s3_roundtrip(s3_server):
         client.make_bucket("smoke")
     client.put_object("smoke", "a/b.json", io.BytesIO(b'{"ok":1}'), 8)
     assert client.get_object("smoke", "a/b.json").read() == b'{"ok":1}'
+
+
+def test_a_server_that_never_gets_ready_is_not_left_running(tmp_path):
+    from portcullis_stack.servers import ManagedProcess
+
+    sleeper = ManagedProcess(
+        name="never-ready",
+        argv=["sleep", "60"],
+        ready=lambda: False,
+        log_path=tmp_path / "never-ready.log",
+    )
+    try:
+        sleeper.start(timeout=0.5)
+    except TimeoutError:
+        pass
+    else:
+        raise AssertionError("start() should have timed out")
+    assert sleeper.proc is not None and sleeper.proc.poll() is not None
