@@ -73,6 +73,8 @@ async def test_percentage_opens_and_the_half_open_probe_decides(circuits):
     assert await circuits.is_open(key)
     await wait_for(closed)
     circuits.record(key, spec, failed=False)  # the probe succeeds: closed, counts reset
+    # Records are concurrent tasks on pooled connections: land the probe first.
+    await recorded(circuits)
     circuits.record(key, spec, failed=True)
     await recorded(circuits)
     assert not await circuits.is_open(key)
