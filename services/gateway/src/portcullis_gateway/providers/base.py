@@ -155,6 +155,26 @@ def apply_params(body: dict, params: ParamMap, notes: list[str]) -> dict:
     return out
 
 
+def mapped_json_post(
+    provider: str,
+    endpoints: Mapping[str, tuple[str, ParamMap]],
+    openai_body: dict,
+    endpoint: str,
+    options: ProviderOptions,
+) -> ProviderRequest:
+    """The whole request side of a provider that differs only in its per-endpoint path
+    and parameter map: a JSON POST, with the key (if any) as a Bearer token."""
+    if endpoint not in endpoints:
+        raise AdapterError(f"{provider} does not support {endpoint}", "unsupported_endpoint")
+    path, params = endpoints[endpoint]
+    notes: list[str] = []
+    body = apply_params(openai_body, params, notes)
+    headers = {"content-type": "application/json"}
+    if options.api_key:
+        headers["authorization"] = "Bearer " + options.api_key
+    return ProviderRequest("POST", path, headers, body, notes)
+
+
 def openai_usage(
     prompt: int, completion: int, cached: int | None = None, reasoning: int | None = None
 ) -> dict:

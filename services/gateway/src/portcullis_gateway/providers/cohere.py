@@ -24,9 +24,9 @@ from portcullis_gateway.providers.base import (
     ProviderOptions,
     ProviderRequest,
     ProviderSpec,
-    apply_params,
     float32_base64,
     include_usage,
+    mapped_json_post,
     now,
     openai_usage,
 )
@@ -224,15 +224,7 @@ class CohereAdapter:
     def transform_request(
         self, openai_body: dict, endpoint: str, options: ProviderOptions
     ) -> ProviderRequest:
-        if endpoint not in _ENDPOINTS:
-            raise AdapterError(f"cohere does not support {endpoint}", "unsupported_endpoint")
-        path, params = _ENDPOINTS[endpoint]
-        notes: list[str] = []
-        body = apply_params(openai_body, params, notes)
-        headers = {"content-type": "application/json"}
-        if options.api_key:
-            headers["authorization"] = "Bearer " + options.api_key
-        return ProviderRequest("POST", path, headers, body, notes)
+        return mapped_json_post("cohere", _ENDPOINTS, openai_body, endpoint, options)
 
     def transform_response(
         self,

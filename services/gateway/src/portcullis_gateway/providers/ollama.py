@@ -29,9 +29,9 @@ from portcullis_gateway.providers.base import (
     ProviderOptions,
     ProviderRequest,
     ProviderSpec,
-    apply_params,
     float32_base64,
     include_usage,
+    mapped_json_post,
     now,
 )
 from portcullis_gateway.providers.errors import normalize_error
@@ -142,16 +142,8 @@ class OllamaAdapter:
     def transform_request(
         self, openai_body: dict, endpoint: str, options: ProviderOptions
     ) -> ProviderRequest:
-        if endpoint not in _ENDPOINTS:
-            raise AdapterError(f"ollama does not support {endpoint}", "unsupported_endpoint")
-        path, params = _ENDPOINTS[endpoint]
-        notes: list[str] = []
-        body = apply_params(openai_body, params, notes)
-        headers = {"content-type": "application/json"}
-        if options.api_key:
-            # Ollama itself takes no key; a proxy in front of it may.
-            headers["authorization"] = "Bearer " + options.api_key
-        return ProviderRequest("POST", path, headers, body, notes)
+        # Ollama itself takes no key; a proxy in front of it may still want one.
+        return mapped_json_post("ollama", _ENDPOINTS, openai_body, endpoint, options)
 
     def transform_response(
         self,
