@@ -1,28 +1,17 @@
 """The mock speaks Anthropic's Messages API: JSON, the SSE event stream, errors in
 Anthropic's shape, and the same knobs as the OpenAI routes."""
 
-import sys
-
 import httpx
 import msgspec
 import pytest
 from mock_provider import anthropic_format
-from portcullis_stack.servers import ManagedProcess, free_port, http_ready
 
 HEADERS = {"x-api-key": "sk-ant-mock", "anthropic-version": "2023-06-01"}
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    port = free_port()
-    proc = ManagedProcess(
-        name="mock-provider-anthropic",
-        argv=[sys.executable, "-m", "mock_provider", "--host", "127.0.0.1", "--port", str(port)],
-        ready=http_ready(f"http://127.0.0.1:{port}/health"),
-        log_path=tmp_path_factory.mktemp("mock") / "mock.log",
-    ).start()
-    yield f"http://127.0.0.1:{port}"
-    proc.stop()
+def base(mock_url):
+    return mock_url
 
 
 def events(text: str) -> list[tuple[str, dict]]:

@@ -1,25 +1,14 @@
 """The mock speaks Cohere v2 (chat JSON + SSE, embed, rerank) and Ollama's native API
 (chat JSON + NDJSON, embed), each with its own error shape and the shared knobs."""
 
-import sys
-
 import httpx
 import msgspec
 import pytest
-from portcullis_stack.servers import ManagedProcess, free_port, http_ready
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    port = free_port()
-    proc = ManagedProcess(
-        name="mock-provider-native",
-        argv=[sys.executable, "-m", "mock_provider", "--host", "127.0.0.1", "--port", str(port)],
-        ready=http_ready(f"http://127.0.0.1:{port}/health"),
-        log_path=tmp_path_factory.mktemp("mock") / "mock.log",
-    ).start()
-    yield f"http://127.0.0.1:{port}"
-    proc.stop()
+def base(mock_url):
+    return mock_url
 
 
 def post(base: str, path: str, body: dict) -> httpx.Response:

@@ -1,27 +1,16 @@
 """The mock speaks Gemini's generateContent / streamGenerateContent: JSON, SSE
 (``alt=sse``) and the JSON-array stream, Google-style errors, and the same knobs."""
 
-import sys
-
 import httpx
 import msgspec
 import pytest
-from portcullis_stack.servers import ManagedProcess, free_port, http_ready
 
 HEADERS = {"x-goog-api-key": "AIza-mock"}
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    port = free_port()
-    proc = ManagedProcess(
-        name="mock-provider-gemini",
-        argv=[sys.executable, "-m", "mock_provider", "--host", "127.0.0.1", "--port", str(port)],
-        ready=http_ready(f"http://127.0.0.1:{port}/health"),
-        log_path=tmp_path_factory.mktemp("mock") / "mock.log",
-    ).start()
-    yield f"http://127.0.0.1:{port}"
-    proc.stop()
+def base(mock_url):
+    return mock_url
 
 
 def user(text: str) -> dict:

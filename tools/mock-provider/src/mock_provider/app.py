@@ -16,6 +16,7 @@ from mock_provider import knobs as knob_parsing
 from mock_provider import openai_format as fmt
 from mock_provider.knobs import KnobError, Knobs
 from mock_provider.native_routes import NATIVE_ROUTES, model_route
+from mock_provider.openai_extra_routes import OpenAIExtra
 from mock_provider.responding import (
     StreamEnded,
     Streamer,
@@ -31,6 +32,8 @@ class MockProvider:
         self.recorded: deque[dict] = deque(maxlen=record_max)
         # Calls seen per fail_times key (per worker process, like the recorder).
         self.calls_by_key: dict[str, int] = {}
+        # Images, audio, files, batches, fine-tuning, Responses: their own module and store.
+        self.openai_extra = OpenAIExtra(self)
 
     async def __call__(self, scope, receive, send) -> None:
         kind = scope["type"]
@@ -51,6 +54,9 @@ class MockProvider:
             path_knobs, route = knob_parsing.split_path(path)
         except KnobError as exc:
             await send_json(send, 400, fmt.error_body(400, str(exc)))
+            return
+        if self.openai_extra.claims(route):
+            await self.openai_extra.serve(scope, route, path_knobs, body_bytes, send)
             return
         body = self._record(scope, path, body_bytes)
         query = scope.get("query_string", b"").decode("latin-1")
