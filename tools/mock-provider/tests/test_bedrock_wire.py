@@ -1,5 +1,6 @@
 """The mock speaks Bedrock Converse: JSON, the binary event stream (frames with valid
-CRC32 checksums), ValidationException-style 400s, and the shared knobs."""
+CRC32 checksums), ValidationException-style 400s, the shared knobs, and SigV4 checked
+against the gateway's own signer."""
 
 import struct
 import sys
@@ -8,6 +9,7 @@ import zlib
 import httpx
 import msgspec
 import pytest
+from portcullis_gateway.providers.sigv4 import sign_aws_request
 from portcullis_stack.servers import ManagedProcess, free_port, http_ready
 
 
@@ -76,3 +78,64 @@ def test_tool_use_validation_and_stream_exception(base):
     failing = {**BODY, "mock": {"fail_after_chunks": 1, "fail_mode": "event"}}
     events = frames(httpx.post(f"{base}/model/m/converse-stream", json=failing).content)
     assert events[-1][0] == "throttlingException"
+
+
+def signed_headers(url: str, body: bytes, secret: str = "mock-secret-key", **options) -> dict:
+    """Headers as the gateway will send them: SigV4 over the final URL and body."""
+    headers = {"content-type": "application/json"}
+    return headers | sign_aws_request(
+        "POST",
+        url,
+        headers,
+        body,
+        access_key_id="AKIAMOCK",
+        secret_access_key=secret,
+        session_token=options.get("session_token"),
+        region="us-east-1",
+    )
+
+
+# The model id's ":" is percent-encoded on the wire, which the signature must cover.
+ENCODED = "/model/anthropic.claude-3-haiku-20240307-v1%3A0"
+SIGNED_BODY = msgspec.json.encode(BODY)
+
+
+def test_sigv4_with_the_right_secret_is_accepted(base):
+    url = f"{base}{ENCODED}/converse"
+    answer = httpx.post(url, content=SIGNED_BODY, headers=signed_headers(url, SIGNED_BODY))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["output"]["message"]["content"] == [{"text": "mock reply to: hello there"}]
+    # A knob prefix, a query string and a session token are all part of what is signed.
+    url = f"{base}/mock/chunks=2{ENCODED}/converse-stream?trace=1"
+    headers = signed_headers(url, SIGNED_BODY, session_token="session-token")
+    streamed = httpx.post(url, content=SIGNED_BODY, headers=headers)
+    assert streamed.status_code == 200, streamed.text
+    assert frames(streamed.content)[0][0] == "messageStart"
+
+
+def test_sigv4_with_a_wrong_secret_or_an_altered_body_is_refused(base):
+    url = f"{base}{ENCODED}/converse"
+    headers = signed_headers(url, SIGNED_BODY, secret="not-the-secret")
+    refused = httpx.post(url, content=SIGNED_BODY, headers=headers)
+    assert refused.status_code == 403
+    assert refused.headers["x-amzn-errortype"] == "InvalidSignatureException"
+    assert refused.json()["message"].startswith(
+        "The request signature we calculated does not match the signature you provided"
+    )
+    altered = SIGNED_BODY.replace(b"hello", b"howdy")
+    headers = signed_headers(url, SIGNED_BODY)
+    assert httpx.post(url, content=altered, headers=headers).status_code == 403
+
+
+def test_bearer_keys_pass_and_incomplete_sigv4_is_refused(base):
+    bearer = httpx.post(
+        f"{base}/model/m/converse", json=BODY, headers={"authorization": "Bearer bedrock-api-key"}
+    )
+    assert bearer.status_code == 200
+    incomplete = httpx.post(
+        f"{base}/model/m/converse",
+        json=BODY,
+        headers={"authorization": "AWS4-HMAC-SHA256 Credential=AKIAMOCK/20240101/us-east-1"},
+    )
+    assert incomplete.status_code == 403
+    assert incomplete.headers["x-amzn-errortype"] == "IncompleteSignatureException"

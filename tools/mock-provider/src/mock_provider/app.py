@@ -1,5 +1,6 @@
 """The mock provider as a plain ASGI app: OpenAI-compatible routes (and, from
-``native_routes``, Anthropic, Gemini, Cohere and Ollama ones), per-request knobs, and a
+``native_routes``, Anthropic, Gemini, Cohere and Ollama ones; Google's token endpoint
+from ``oauth_routes``; Bedrock's SigV4 check from ``aws_auth``), per-request knobs, and a
 recorder of the last requests so tests can see what reached the "provider"."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from urllib.parse import parse_qs
 
 import msgspec
 
+from mock_provider import aws_auth, oauth_routes
 from mock_provider import knobs as knob_parsing
 from mock_provider import openai_format as fmt
 from mock_provider.knobs import KnobError, Knobs
@@ -59,6 +61,11 @@ class MockProvider:
             await self.openai_extra.serve(scope, route, path_knobs, body_bytes, send)
             return
         body = self._record(scope, path, body_bytes)
+        if route == oauth_routes.PATH:
+            await oauth_routes.token(scope, body_bytes, path_knobs, send)
+            return
+        if await aws_auth.refuse_bad_signature(scope, route, body_bytes, send):
+            return
         query = scope.get("query_string", b"").decode("latin-1")
         await self._dispatch(method, route, path_knobs, body, send, query)
 

@@ -54,6 +54,15 @@ class MethodNotAllowed(GatewayError):
     code = "method_not_allowed"
 
 
+class ProviderCredentialsRefused(GatewayError):
+    """The provider's identity service refused the credentials the request carries (a
+    revoked or disabled service-account key, say): the caller must fix them."""
+
+    status = 401
+    type = "authentication_error"
+    code = "provider_credentials_refused"
+
+
 class UpstreamUnreachable(GatewayError):
     status = 502
     type = "api_error"
