@@ -87,6 +87,8 @@ class RequestLogged(msgspec.Struct, kw_only=True, omit_defaults=True):
     retries_total: int = 0  # retries over all targets (retry_attempts: the answering one)
     fallbacks: int = 0  # times the request moved on to another target
     rescued: bool = False  # succeeded after at least one failed call
+    # What the provider adapter dropped or clamped ("dropped unsupported parameter seed").
+    notes: list[str] = []
     v: int = REQUEST_LOGGED_VERSION
 
 

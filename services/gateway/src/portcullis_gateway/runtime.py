@@ -62,10 +62,20 @@ class Runtime:
             linger_s=settings.publish_linger_ms / 1000,
         )
         self.redis = RedisProbe(settings.redis_url)
+        self._google_tokens = None
         self.sticky_pins = StickyPins()
         self.circuits = Circuits(self.redis.client, settings.circuit_refresh_s)
         self.metrics.watch(lambda: len(self.events.buffer), lambda: self.spool.bytes)
         self._background: list[asyncio.Task] = []
+
+    @property
+    def google_tokens(self):
+        """Vertex service-account tokens; google-auth is imported only when one is used."""
+        if self._google_tokens is None:
+            from portcullis_gateway.adapters.google_tokens import GoogleTokens
+
+            self._google_tokens = GoogleTokens(self.policy)
+        return self._google_tokens
 
     async def start(self) -> None:
         # Loads genai-prices' tables (a few hundred ms) before the first request.

@@ -65,8 +65,10 @@ def test_shape_matches_portkeys_log_object():
         "created_at",
         "metrics",
         "attempts",
+        "notes",
     ]
     assert log["attempts"] == []  # one call: no tree
+    assert log["notes"] == []  # nothing dropped or clamped
     assert log["_id"] == event().id
     assert log["created_at"] == "2024-03-05T07:08:09.010Z"
     assert log["request"]["url"] == "https://api.anthropic.com/v1/messages"

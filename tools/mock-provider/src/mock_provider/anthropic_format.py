@@ -92,6 +92,9 @@ def _usage(body: dict, output: int) -> dict:
     }
 
 
+THINKING = "mock thinking about the question"
+
+
 def message(body: dict, reply: str) -> dict:
     tool = chosen_tool(body)
     if tool is None:
@@ -103,6 +106,10 @@ def message(body: dict, reply: str) -> dict:
             {"type": "tool_use", "id": "toolu_mock1", "name": tool.get("name"), "input": args}
         ]
         stop, output = "tool_use", words(tool_arguments(last_user_text(body)))
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        # Extended thinking: a signed thinking block comes before the answer.
+        content.insert(0, {"type": "thinking", "thinking": THINKING, "signature": "mock-sig"})
     return {
         "id": new_id("msg"),
         "type": "message",

@@ -52,6 +52,8 @@ class Exchange:
         "retries_total",
         "fallbacks",
         "rescued",
+        "notes",
+        "provider_usage",
     )
 
     def __init__(
@@ -100,6 +102,10 @@ class Exchange:
         self.retries_total = 0
         self.fallbacks = 0
         self.rescued = False
+        # What the adapter dropped or clamped, for the log; None when nothing was.
+        self.notes: list[str] | None = None
+        # A translated stream's usage as the provider reported it, asked for or not.
+        self.provider_usage: dict | None = None
 
 
 class _ResponsePeek(msgspec.Struct):
@@ -131,7 +137,7 @@ def build_logged(
         summary = sse.assemble(ex.chunks, sse.COMPLETION if ex.kind == sse.COMPLETION else sse.CHAT)
         response_body = msgspec.Raw(_encode(summary.body))
         response_model = summary.body.get("model")
-        usage = usage_rules.from_openai(summary.usage)
+        usage = usage_rules.from_openai(summary.usage or ex.provider_usage)
         if usage is None and ex.request_body is not None and summary.text:
             usage = usage_rules.estimate(ex.request_body, summary.text)
         if summary.first_token_chunk is not None and ex.chunk_ms:
@@ -194,4 +200,5 @@ def build_logged(
         retries_total=ex.retries_total,
         fallbacks=ex.fallbacks,
         rescued=ex.rescued,
+        notes=ex.notes or [],
     )

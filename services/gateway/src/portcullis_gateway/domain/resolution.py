@@ -88,6 +88,10 @@ class Target:
     custom_host: bool
     timeout_s: float | None
     prices_id: str | None
+    # The bare key (no scheme), for adapters that place it themselves.
+    api_key: str | None = None
+    # A config target's provider settings (option name, value); headers add to them.
+    options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +178,8 @@ def bind_leaf(
         credential: tuple[str, str] | None = (spec.auth_header, spec.authorization(api_key))
     elif authorization:
         credential = (spec.auth_header, authorization)
+        scheme, _, token = authorization.partition(" ")
+        api_key = token.strip() if scheme.lower() == "bearer" and token else authorization
     else:
         credential = None
     timeout_ms = leaf.settings.request_timeout_ms if leaf else None
@@ -184,6 +190,8 @@ def bind_leaf(
         custom_host=bool(custom_host),
         timeout_s=timeout_ms / 1000 if timeout_ms is not None else header_timeout_s,
         prices_id=spec.prices_id,
+        api_key=api_key,
+        options=leaf.options if leaf else (),
     )
 
 

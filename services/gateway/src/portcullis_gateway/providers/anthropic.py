@@ -329,9 +329,9 @@ ADAPTER = AnthropicAdapter()
 SPEC = ProviderSpec(
     name=NAME,
     base_url="https://api.anthropic.com/v1",
-    # Until adapters are wired into the request path, chat passes through to
-    # Anthropic's OpenAI-compatible endpoint (same base URL, Bearer key).
     routes=frozenset({CHAT}),
+    auth_header="x-api-key",
+    auth_scheme="",
     prices_id="anthropic",
     adapter=ADAPTER,
 )

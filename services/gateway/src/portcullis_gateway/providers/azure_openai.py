@@ -63,10 +63,9 @@ class AzureOpenAIAdapter(OpenAICompatAdapter):
 ADAPTER = AzureOpenAIAdapter()
 SPEC = ProviderSpec(
     name=NAME,
-    # The host depends on the resource name, so there is no pass-through base URL: the
-    # request path refuses azure-openai (400) until it calls the adapter.
+    # The host depends on the resource name: the adapter builds it per request.
     base_url="https://{resource}.openai.azure.com",
-    routes=frozenset(),
+    routes=OPENAI_ROUTES,
     auth_header="api-key",
     auth_scheme="",
     prices_id="azure",

@@ -296,6 +296,9 @@ class ProviderSpec:
     adapter: ProviderAdapter | None = None
     # Other names callers use for this provider (Portkey's slug vs. the short name).
     aliases: tuple[str, ...] = ()
+    # Credentials the request path turns into auth itself: "aws" (SigV4 with IAM keys)
+    # or "google" (a service account's OAuth token); a plain API key needs neither.
+    cloud_auth: str | None = None
 
     def authorization(self, api_key: str) -> str:
         return self.auth_scheme + api_key

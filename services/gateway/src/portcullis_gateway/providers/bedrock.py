@@ -287,7 +287,8 @@ SPEC = ProviderSpec(
     name=NAME,
     # The host depends on the region: no pass-through until the request path uses this.
     base_url=f"https://bedrock-runtime.{DEFAULT_REGION}.amazonaws.com",
-    routes=frozenset(),
+    routes=frozenset({CHAT}),
+    cloud_auth="aws",
     prices_id="aws",
     adapter=ADAPTER,
     aliases=("aws-bedrock",),

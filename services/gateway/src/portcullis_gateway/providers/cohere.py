@@ -265,9 +265,7 @@ ADAPTER = CohereAdapter()
 SPEC = ProviderSpec(
     name=NAME,
     base_url="https://api.cohere.com/v2",
-    # Cohere's OpenAI-compatible layer lives elsewhere (/compatibility/v1); the native
-    # API needs the adapter, which the request path does not call yet.
-    routes=frozenset(),
+    routes=frozenset(_ENDPOINTS),
     prices_id="cohere",
     adapter=ADAPTER,
 )

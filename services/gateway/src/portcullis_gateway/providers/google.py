@@ -355,9 +355,7 @@ ADAPTER = GoogleAdapter()
 SPEC = ProviderSpec(
     name=NAME,
     base_url="https://generativelanguage.googleapis.com/v1beta",
-    # No pass-through routes: the native API needs the adapter, which the request path
-    # does not call yet, so requests are refused with a clear 400 until it does.
-    routes=frozenset(),
+    routes=frozenset({CHAT}),
     auth_header="x-goog-api-key",
     auth_scheme="",
     prices_id="google",

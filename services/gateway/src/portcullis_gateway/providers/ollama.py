@@ -215,9 +215,7 @@ ADAPTER = OllamaAdapter()
 SPEC = ProviderSpec(
     name=NAME,
     base_url="http://127.0.0.1:11434",
-    # Ollama's OpenAI layer is under /v1; the native API needs the adapter, which the
-    # request path does not call yet.
-    routes=frozenset(),
+    routes=frozenset(_ENDPOINTS),
     prices_id=None,
     adapter=ADAPTER,
 )

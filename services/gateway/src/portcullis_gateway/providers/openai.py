@@ -7,5 +7,5 @@ SPEC = ProviderSpec(
     name="openai",
     base_url="https://api.openai.com/v1",
     prices_id="openai",
-    adapter=OpenAICompatAdapter("openai"),
+    adapter=OpenAICompatAdapter("openai", raw_stream=True),
 )

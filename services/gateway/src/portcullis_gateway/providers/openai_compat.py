@@ -5,6 +5,7 @@ reports usage (``usage`` on the last chunk, Groq's ``x_groq.usage``, or none).""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,10 +41,28 @@ class Quirks:
 class OpenAICompatAdapter:
     stream_framing = "sse"
 
-    def __init__(self, provider: str, quirks: Quirks | None = None, auth_header: str = "") -> None:
+    def __init__(
+        self,
+        provider: str,
+        quirks: Quirks | None = None,
+        auth_header: str = "",
+        raw_stream: bool = False,
+    ) -> None:
         self.provider = provider
-        self.quirks = quirks or Quirks()
+        self.quirks = quirks = quirks or Quirks()
         self.auth_header = auth_header or "authorization"
+        # OpenAI's own streams are the reference: passed through as bytes, untranslated.
+        self.raw_stream = raw_stream
+        # A body without any of these keys needs no rewrite, so it is not decoded: one
+        # regex scan instead of a decode and an encode on every request.
+        names = sorted(quirks.unsupported | quirks.renames.keys() | quirks.clamps.keys())
+        patterns = [rb'"' + re.escape(name.encode()) + rb'"\s*:' for name in names]
+        if quirks.tool_choice_required != "required":
+            patterns.append(rb'"tool_choice"\s*:\s*"required"')
+        self._quirky = re.compile(b"|".join(patterns)) if patterns else None
+
+    def needs_rewrite(self, body: bytes) -> bool:
+        return self._quirky is not None and self._quirky.search(body) is not None
 
     def transform_request(
         self, openai_body: dict, endpoint: str, options: ProviderOptions

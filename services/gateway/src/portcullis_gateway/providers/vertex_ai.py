@@ -121,7 +121,8 @@ SPEC = ProviderSpec(
     name=NAME,
     # The host depends on the region and the path on the project: no pass-through.
     base_url="https://{region}-aiplatform.googleapis.com/v1",
-    routes=frozenset(),
+    routes=frozenset({CHAT}),
+    cloud_auth="google",
     prices_id="google",
     adapter=ADAPTER,
     aliases=("vertex",),

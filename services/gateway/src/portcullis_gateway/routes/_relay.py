@@ -5,6 +5,7 @@ while a copy is kept for the log. Part of the request path (see ``inference``)."
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from time import perf_counter
 
 import aiohttp
@@ -12,11 +13,23 @@ from litestar.types import Receive, Send
 
 from portcullis_gateway.adapters.upstream import map_failure
 from portcullis_gateway.domain.bodies import provider_error_body
-from portcullis_gateway.domain.errors import GatewayError
+from portcullis_gateway.domain.errors import GatewayError, InvalidRequest
 from portcullis_gateway.domain.exchange import Exchange
 from portcullis_gateway.domain.resolution import Inbound, Target
+from portcullis_gateway.domain.translation import (
+    Prepared,
+    StreamTranslator,
+    prepare,
+    provider_options,
+    speaks_openai,
+    translate_answer,
+)
+from portcullis_gateway.providers.bedrock import DEFAULT_REGION
+from portcullis_gateway.providers.sigv4 import sign_aws_request
 from portcullis_gateway.runtime import Runtime
 
+# Headers a SigV4 signature covers; the rest of what is forwarded is not signed.
+_SIGNED = frozenset({"content-type"})
 _START = "http.response.start"
 _BODY = "http.response.body"
 _JSON = b"application/json"
@@ -73,6 +86,62 @@ async def send_error(send: Send, ex: Exchange, err: GatewayError) -> None:
     await send({"type": _BODY, "body": body})
 
 
+async def prepare_call(
+    rt: Runtime,
+    target: Target,
+    endpoint: str,
+    body: bytes,
+    inbound: Inbound,
+    query: str,
+    stream: bool,
+    params: dict | None = None,
+) -> Prepared:
+    """The upstream call for one target in its provider's wire format, with the cloud
+    credentials (a Vertex service account's token, a Bedrock SigV4 signature) applied."""
+    spec = rt.providers[target.provider]
+    if speaks_openai(spec):
+        return prepare(spec, target, endpoint, body, inbound.forward, query, stream, None, params)
+    options = provider_options(inbound.portkey, dict(target.options), target.api_key)
+    if spec.cloud_auth == "google":
+        account = options.headers.get("vertex-service-account-json")
+        if account:
+            token = await rt.google_tokens.access_token(account)
+            options = replace(options, api_key=token)
+    prepared = prepare(
+        spec, target, endpoint, body, inbound.forward, query, stream, options, params
+    )
+    if spec.cloud_auth == "aws":
+        sign_aws(prepared, options.headers)
+    return prepared
+
+
+def sign_aws(prepared: Prepared, options: dict[str, str]) -> None:
+    access_key = options.get("aws-access-key-id")
+    if not access_key:
+        return  # a Bedrock API key (Bearer) needs no signature
+    secret = options.get("aws-secret-access-key")
+    if not secret:
+        raise InvalidRequest(
+            "bedrock with x-portkey-aws-access-key-id also needs x-portkey-aws-secret-access-key",
+            code="missing_aws_credentials",
+        )
+    own = {name: value for name, value in prepared.headers if name in _SIGNED}
+    signed = sign_aws_request(
+        "POST",
+        prepared.url,
+        own,
+        prepared.body,
+        access_key_id=access_key,
+        secret_access_key=secret,
+        session_token=options.get("aws-session-token"),
+        region=options.get("aws-region") or DEFAULT_REGION,
+    )
+    prepared.headers = [
+        (name, value) for name, value in prepared.headers if name.lower() not in signed
+    ]
+    prepared.headers.extend(signed.items())
+
+
 async def wait_disconnect(receive: Receive) -> None:
     try:
         while (await receive())["type"] != "http.disconnect":
@@ -92,51 +161,50 @@ async def relay_stream(
     url: str,
     first_chunk: bytes = b"",
     first_chunk_ms: float = 0.0,
+    translator: StreamTranslator | None = None,
 ) -> None:
-    """Forward SSE bytes as they arrive, keeping a copy and arrival times for the log.
-    ``first_chunk`` is one the routing engine already read (to be sure the target was
-    really answering before committing the caller to it)."""
+    """Forward a stream as it arrives — SSE bytes as they are, or each provider event
+    translated to OpenAI's chunks — keeping a copy of what was sent, and arrival times,
+    for the log. ``first_chunk`` is one the routing engine already read (to be sure the
+    target was really answering before committing the caller to it)."""
     await send({"type": _START, "status": 200, "headers": headers})
     ex.status = 200
     chunks: list[bytes] = []
     times: list[float] = []
     ex.chunks = chunks
     ex.chunk_ms = times
-    if first_chunk:
-        chunks.append(first_chunk)
-        times.append(first_chunk_ms)
-        try:
-            await send({"type": _BODY, "body": first_chunk, "more_body": True})
-        except Exception:  # noqa: BLE001 — servers raise their own OSError kin
-            mark_client_gone(ex, "client disconnected during the stream")
-            resp.close()
-            return
-    content = resp.content
     # Sending to a closed connection may not raise (granian drops the bytes), so watch
     # for the disconnect message; checked per chunk, it stops a stream the caller left
     # at the next chunk instead of paying for the whole answer.
     gone = asyncio.ensure_future(wait_disconnect(receive))
+    content = resp.content
     try:
+        chunk = first_chunk
+        arrived_ms = first_chunk_ms
         while True:
-            chunk = await content.readany()
             if not chunk:
-                break
-            times.append((perf_counter() - t0) * 1000)
-            chunks.append(chunk)
+                chunk = await content.readany()
+                if not chunk:
+                    break
+                arrived_ms = (perf_counter() - t0) * 1000
+            data = translator.feed(chunk) if translator is not None else chunk
+            chunk = b""
             if gone.done():
                 mark_client_gone(ex, "client disconnected during the stream")
                 resp.close()
                 return
-            try:
-                await send({"type": _BODY, "body": chunk, "more_body": True})
-            except Exception:  # noqa: BLE001 — servers raise their own OSError kin
-                ex.status = 499
-                ex.error = {
-                    "message": "client disconnected during the stream",
-                    "type": "client_closed",
-                }
-                resp.close()
-                return
+            if data:
+                times.append(arrived_ms)
+                chunks.append(data)
+                try:
+                    await send({"type": _BODY, "body": data, "more_body": True})
+                except Exception:  # noqa: BLE001 — servers raise their own OSError kin
+                    mark_client_gone(ex, "client disconnected during the stream")
+                    resp.close()
+                    return
+            if translator is not None and translator.ended:
+                resp.close()  # the provider's error ended the stream; nothing follows
+                break
     except (aiohttp.ClientError, TimeoutError) as exc:
         # Headers are sent: the failure can only be told in-band, as OpenAI does.
         err = map_failure(exc, url)
@@ -153,7 +221,22 @@ async def relay_stream(
     finally:
         ex.upstream_ms = (perf_counter() - sent_at) * 1000
         gone.cancel()
-    await send({"type": _BODY, "body": b"", "more_body": False})
+        if translator is not None:
+            ex.provider_usage = translator.usage
+    tail = translator.finish() if translator is not None else b""
+    if tail:
+        times.append((perf_counter() - t0) * 1000)
+        chunks.append(tail)
+    await send({"type": _BODY, "body": tail, "more_body": False})
+
+
+def is_stream_answer(ex: Exchange, prepared: Prepared, status: int, content_type: str) -> bool:
+    if not ex.stream or status != 200:
+        return False
+    if prepared.adapter is None:
+        return content_type.startswith("text/event-stream")
+    # Native streams are SSE, NDJSON or AWS event-stream frames; JSON is not a stream.
+    return not content_type.startswith("application/json")
 
 
 async def call_upstream(
@@ -164,19 +247,23 @@ async def call_upstream(
     body: bytes,
     receive: Receive,
     send: Send,
-    url: str,
+    suffix: str,
+    query: str,
     t0: float,
 ) -> None:
-    headers = inbound.forward
-    headers.append(("content-type", "application/json"))
-    if target.credential is not None:
-        headers.append(target.credential)
+    prepared = await prepare_call(rt, target, suffix, body, inbound, query, ex.stream)
+    url = prepared.url
+    ex.provider_url = url.split("?", 1)[0]
+    ex.notes = prepared.notes
     session = rt.upstream.session
     assert session is not None
     sent_at = perf_counter()
     try:
         resp = await session.post(
-            url, data=body, headers=headers, timeout=rt.upstream.timeout_for(target.timeout_s)
+            url,
+            data=prepared.body,
+            headers=prepared.headers,
+            timeout=rt.upstream.timeout_for(target.timeout_s),
         )
     except (aiohttp.ClientError, TimeoutError) as exc:
         ex.upstream_ms = (perf_counter() - sent_at) * 1000
@@ -189,11 +276,17 @@ async def call_upstream(
         out = passthrough(resp.raw_headers)
         content_type = resp.headers.get("Content-Type", "")
         status = resp.status
-        if ex.stream and status == 200 and content_type.startswith("text/event-stream"):
+        if is_stream_answer(ex, prepared, status, content_type):
+            translator = None
+            if prepared.adapter is not None:
+                translator = StreamTranslator(prepared)
+                content_type = "text/event-stream; charset=utf-8"
             out.append((b"content-type", content_type.encode("latin-1")))
             out.extend(portkey_headers(ex))
             ex.response_headers = out
-            await relay_stream(ex, resp, receive, send, out, t0, sent_at, url)
+            await relay_stream(
+                ex, resp, receive, send, out, t0, sent_at, url, translator=translator
+            )
             return
         try:
             payload = await resp.read()
@@ -201,9 +294,7 @@ async def call_upstream(
             raise map_failure(exc, url, target.timeout_s) from None
         finally:
             ex.upstream_ms = (perf_counter() - sent_at) * 1000
-        if status >= 400:
-            payload, _ = provider_error_body(ex.provider, status, payload)
-            content_type = "application/json"
+        status, payload, content_type = read_answer(ex, prepared, status, payload, content_type)
         out.append((b"content-type", content_type.encode("latin-1") if content_type else _JSON))
         out.append((b"content-length", str(len(payload)).encode()))
         out.extend(portkey_headers(ex))
@@ -217,6 +308,20 @@ async def call_upstream(
             mark_client_gone(ex, "client disconnected before the answer was sent")
     finally:
         resp.release()
+
+
+def read_answer(
+    ex: Exchange, prepared: Prepared, status: int, payload: bytes, content_type: str
+) -> tuple[int, bytes, str]:
+    """A whole answer as the caller gets it: OpenAI's bytes as they are, another wire
+    format translated, a provider error made OpenAI-shaped."""
+    if prepared.adapter is not None:
+        status, payload = translate_answer(prepared, status, payload)
+        return status, payload, "application/json"
+    if status >= 400:
+        payload, _ = provider_error_body(ex.provider, status, payload)
+        return status, payload, "application/json"
+    return status, payload, content_type
 
 
 def mark_client_gone(ex: Exchange, message: str) -> None:

@@ -20,7 +20,6 @@ from litestar.types import Receive, Send
 from portcullis.events import Attempt
 
 from portcullis_gateway.adapters.upstream import map_failure
-from portcullis_gateway.domain.bodies import provider_error_body
 from portcullis_gateway.domain.errors import (
     CircuitOpen,
     GatewayError,
@@ -29,10 +28,14 @@ from portcullis_gateway.domain.errors import (
 )
 from portcullis_gateway.domain.exchange import Exchange
 from portcullis_gateway.domain.resolution import Inbound, Routed, Target, bind_leaf
+from portcullis_gateway.domain.translation import Prepared, StreamTranslator
 from portcullis_gateway.routes._relay import (
+    is_stream_answer,
     mark_client_gone,
     passthrough,
     portkey_headers,
+    prepare_call,
+    read_answer,
     relay_stream,
     send_error,
     wait_disconnect,
@@ -55,7 +58,6 @@ _START = "http.response.start"
 _BODY = "http.response.body"
 _JSON = b"application/json"
 _decode = msgspec.json.decode
-_encode = msgspec.json.encode
 
 
 class Outcome:
@@ -77,12 +79,16 @@ class Outcome:
         "retry_after_s",
         "sent_at",
         "retries",
+        "prepared",
     )
 
-    def __init__(self, leaf: Leaf, target: Target, url: str, sent_at: float) -> None:
+    def __init__(
+        self, leaf: Leaf, target: Target, url: str, sent_at: float, prepared: Prepared | None
+    ) -> None:
         self.leaf = leaf
         self.target = target
         self.url = url
+        self.prepared = prepared
         self.status = 0
         self.error: GatewayError | None = None
         self.resp: aiohttp.ClientResponse | None = None
@@ -246,17 +252,19 @@ class RouteRun:
             circuit_id = circuit_key(target.provider, target.base_url, credential)
             if await self.rt.circuits.is_open(circuit_id):
                 return self.skipped(leaf, target)
-        body = self.body
+        params = None
         override = leaf.settings.override_params
         if override:
-            params = self.context()["params"]
-            body = _encode({**params, **override})
+            params = {**self.context()["params"], **override}
             if isinstance(override.get("model"), str):
                 ex.model = override["model"]
+        prepared = await prepare_call(
+            self.rt, target, self.suffix, self.body, self.inbound, self.query, ex.stream, params
+        )
         retry = leaf.settings.retry
         retries = 0
         while True:
-            outcome = await self.call(leaf, target, body, retries)
+            outcome = await self.call(leaf, target, prepared, retries)
             outcome.retries = retries
             if circuit_id is not None:
                 assert circuit is not None
@@ -298,7 +306,7 @@ class RouteRun:
             self.gone.cancel()
 
     def skipped(self, leaf: Leaf, target: Target) -> Outcome:
-        outcome = Outcome(leaf, target, target.base_url + self.suffix, perf_counter())
+        outcome = Outcome(leaf, target, target.base_url + self.suffix, perf_counter(), None)
         outcome.error = CircuitOpen(
             f"the circuit of {target.provider} target {leaf.path} is open after repeated "
             "failures; it is not called until its cooldown ends"
@@ -309,22 +317,17 @@ class RouteRun:
         )
         return outcome
 
-    async def call(self, leaf: Leaf, target: Target, body: bytes, retry_no: int) -> Outcome:
-        url = target.base_url + self.suffix
-        if self.query:
-            url = f"{url}?{self.query}"
-        headers = [*self.inbound.forward, ("content-type", "application/json")]
-        if target.credential is not None:
-            headers.append(target.credential)
+    async def call(self, leaf: Leaf, target: Target, prepared: Prepared, retry_no: int) -> Outcome:
+        url = prepared.url
         session = self.rt.upstream.session
         assert session is not None
         sent_at = perf_counter()
-        outcome = Outcome(leaf, target, url, sent_at)
+        outcome = Outcome(leaf, target, url, sent_at, prepared)
         try:
             resp = await session.post(
                 url,
-                data=body,
-                headers=headers,
+                data=prepared.body,
+                headers=prepared.headers,
                 timeout=self.rt.upstream.timeout_for(target.timeout_s),
             )
             await self.read(outcome, resp)
@@ -358,11 +361,9 @@ class RouteRun:
             outcome.retry_after_s = parse_retry_after(
                 resp.headers.get("retry-after-ms"), resp.headers.get("Retry-After"), time()
             )
-        if (
-            self.ex.stream
-            and resp.status == 200
-            and outcome.content_type.startswith("text/event-stream")
-        ):
+        prepared = outcome.prepared
+        assert prepared is not None
+        if is_stream_answer(self.ex, prepared, resp.status, outcome.content_type):
             outcome.resp = resp
             first = await resp.content.readany()
             if not first:
@@ -376,10 +377,9 @@ class RouteRun:
             payload = await resp.read()
         finally:
             resp.release()
-        if resp.status >= 400:
-            payload, _ = provider_error_body(outcome.target.provider, resp.status, payload)
-            outcome.content_type = "application/json"
-        outcome.payload = payload
+        outcome.status, outcome.payload, outcome.content_type = read_answer(
+            self.ex, prepared, resp.status, payload, outcome.content_type
+        )
 
     async def answer(self, outcome: Outcome, receive: Receive, send: Send) -> None:
         ex = self.ex
@@ -393,6 +393,9 @@ class RouteRun:
         ex.rescued = is_success(outcome.status) and any(
             not is_success(a.status) for a in self.attempts
         )
+        prepared = outcome.prepared
+        if prepared is not None:
+            ex.notes = prepared.notes
         if outcome.error is not None:
             ex.upstream_ms = self.upstream_ms
             await send_error(send, ex, outcome.error)
@@ -404,7 +407,12 @@ class RouteRun:
         if outcome.resp is not None:
             ex.first_byte_ms = outcome.first_chunk_ms
             before = self.upstream_ms - self.attempts[-1].latency_ms
-            out.append((b"content-type", outcome.content_type.encode("latin-1")))
+            translator = None
+            content_type = outcome.content_type
+            if prepared is not None and prepared.adapter is not None:
+                translator = StreamTranslator(prepared)
+                content_type = "text/event-stream; charset=utf-8"
+            out.append((b"content-type", content_type.encode("latin-1")))
             out.extend(portkey_headers(ex))
             ex.response_headers = out
             resp = outcome.resp
@@ -420,6 +428,7 @@ class RouteRun:
                     outcome.url,
                     outcome.first_chunk,
                     outcome.first_chunk_ms,
+                    translator,
                 )
             finally:
                 resp.release()

@@ -142,12 +142,9 @@ async def handle_inference(
             return
         if suffix not in rt.providers[target.provider].routes:
             raise InvalidRequest(f"provider {target.provider!r} does not serve {scope['path']}")
-        url = target.base_url + suffix
-        ex.provider_url = url
         query = scope.get("query_string")
-        if query:
-            url = f"{url}?{query.decode('latin-1')}"
-        await call_upstream(rt, ex, target, inbound, body, receive, send, url, t0)
+        query_text = query.decode("latin-1") if query else ""
+        await call_upstream(rt, ex, target, inbound, body, receive, send, suffix, query_text, t0)
     except GatewayError as err:
         if err.status == 413:
             ex.request_body = None

@@ -91,6 +91,59 @@ class TargetSpec(msgspec.Struct, kw_only=True, frozen=True):
     after_request_hooks: list[Any] | None = None
     input_guardrails: list[Any] | None = None
     output_guardrails: list[Any] | None = None
+    # Provider settings, as Portkey's configs spell them (each is also an
+    # x-portkey-<name-with-dashes> header): Azure, AWS, Vertex, Anthropic.
+    resource_name: str | None = None
+    deployment_id: str | None = None
+    api_version: str | None = None
+    azure_resource_name: str | None = None
+    azure_deployment_id: str | None = None
+    azure_api_version: str | None = None
+    azure_ad_token: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    aws_session_token: str | None = None
+    aws_region: str | None = None
+    vertex_project_id: str | None = None
+    vertex_region: str | None = None
+    vertex_service_account_json: dict[str, Any] | str | None = None
+    anthropic_beta: str | None = None
+    anthropic_version: str | None = None
+
+
+# Config field -> provider option name (the x-portkey- header without its prefix).
+_OPTION_FIELDS = {
+    "resource_name": "azure-resource-name",
+    "deployment_id": "azure-deployment-id",
+    "api_version": "azure-api-version",
+    **{
+        name: name.replace("_", "-")
+        for name in (
+            "azure_resource_name",
+            "azure_deployment_id",
+            "azure_api_version",
+            "azure_ad_token",
+            "aws_access_key_id",
+            "aws_secret_access_key",
+            "aws_session_token",
+            "aws_region",
+            "vertex_project_id",
+            "vertex_region",
+            "vertex_service_account_json",
+            "anthropic_beta",
+            "anthropic_version",
+        )
+    },
+}
+
+
+def _provider_options(spec: TargetSpec) -> tuple[tuple[str, str], ...]:
+    options = []
+    for field_name, option in _OPTION_FIELDS.items():
+        value = getattr(spec, field_name)
+        if value is not None:
+            options.append((option, value if isinstance(value, str) else _encode(value).decode()))
+    return tuple(options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +168,8 @@ class Leaf:
     provider: str | None
     api_key: str | None
     settings: Inherited
+    # Provider settings of this target (not inherited): (option name, value) pairs.
+    options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +201,7 @@ _HOOK_FIELDS = (
     "output_guardrails",
 )
 _decode = msgspec.json.decode
+_encode = msgspec.json.encode
 _to_spec = functools.partial(msgspec.convert, type=TargetSpec)
 _MSGSPEC_PATH = re.compile(r" - at `\$\.?(.*)`$")
 
@@ -233,6 +289,7 @@ def _resolve(spec: TargetSpec, path: str, parent: Inherited, providers: Containe
             provider=spec.provider.strip().lower() if spec.provider else None,
             api_key=spec.api_key,
             settings=settings,
+            options=_provider_options(spec),
         )
     if spec.strategy is None:
         raise ConfigError(_user_path(path, "strategy"), "targets need a strategy (mode)")

@@ -99,6 +99,8 @@ class LogObject(msgspec.Struct, kw_only=True):
     metrics: LogMetrics
     # Every upstream call (and skipped target) in order; empty when there was one call.
     attempts: list[Attempt] = []
+    # What the provider adapter dropped or clamped from the request.
+    notes: list[str] = []
 
 
 _encode = msgspec.json.Encoder().encode
@@ -194,6 +196,7 @@ def build_log_object(event: RequestLogged, log_id: str) -> LogObject:
         created_at=created_at,
         metrics=metrics,
         attempts=event.attempts,
+        notes=event.notes,
     )
 
 
