@@ -274,3 +274,73 @@ def test_strict_compliance_off_keeps_thinking_blocks(gateway, mock, strict):
         assert blocks is None
     else:
         assert blocks[0]["type"] == "thinking" and blocks[0]["signature"] == "mock-sig"
+
+
+def test_bedrock_with_iam_keys_is_signed_with_sigv4(gateway, mock):
+    mock.clear()
+    keys = {
+        "x-portkey-aws-access-key-id": "AKIDMOCKEXAMPLE",
+        "x-portkey-aws-secret-access-key": "mock-secret-key",  # the mock's secret
+        "x-portkey-aws-session-token": "session-123",
+    }
+    answer = client_for(gateway, mock, "bedrock", **keys).chat.completions.create(
+        model=WIRE_FORMATS["bedrock"][0], messages=MESSAGES, max_tokens=20
+    )
+    assert answer.choices[0].message.content == REPLY
+    [seen] = mock.requests()
+    authorization = seen["headers"]["authorization"]
+    assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDMOCKEXAMPLE/")
+    assert "/eu-west-1/bedrock/aws4_request" in authorization
+    assert seen["headers"]["x-amz-security-token"] == "session-123"
+    # A wrong secret gives a signature the mock (verifying like AWS) refuses.
+    wrong = {**keys, "x-portkey-aws-secret-access-key": "not-the-secret"}
+    with pytest.raises(openai.PermissionDeniedError) as refused:
+        client_for(gateway, mock, "bedrock", **wrong).chat.completions.create(
+            model=WIRE_FORMATS["bedrock"][0], messages=MESSAGES, max_tokens=20
+        )
+    assert "signature" in refused.value.message.lower()
+    assert "not-the-secret" not in refused.value.message
+
+
+def _service_account(mock) -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return json.dumps(
+        {
+            "type": "service_account",
+            "project_id": "proj",
+            "private_key_id": "key-1",
+            "private_key": pem,
+            "client_email": "gw-test@proj.iam.gserviceaccount.com",
+            "client_id": "1",
+            "token_uri": mock.url + "/token",
+        }
+    )
+
+
+@pytest.mark.parametrize("model", ["gemini-2.0-flash", "claude-sonnet-4-5@20250929"])
+def test_vertex_service_account_becomes_a_cached_bearer_token(gateway, mock, model):
+    mock.clear()
+    client = client_for(
+        gateway,
+        mock,
+        "vertex-ai",
+        **{"x-portkey-vertex-service-account-json": _service_account(mock)},
+    )
+    for _ in range(2):
+        answer = client.chat.completions.create(model=model, messages=MESSAGES, max_tokens=20)
+        assert answer.choices[0].message.content == REPLY
+    seen = mock.requests()
+    minted = [r for r in seen if r["path"] == "/token"]
+    calls = [r for r in seen if r["path"] != "/token"]
+    assert len(minted) == 1  # the second request reused the cached token
+    assert len(calls) == 2
+    assert all(c["headers"]["authorization"].startswith("Bearer ya29.mock-") for c in calls)
+    assert "sk-native-key" not in str(calls[0]["headers"])

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
+from yarl import URL
 
 from portcullis_gateway.domain.errors import InvalidRequest, UpstreamUnreachable
 from portcullis_gateway.domain.resolution import Target
@@ -57,7 +58,17 @@ _NOT_OPTIONS = frozenset(
 class Prepared:
     """The exact upstream call for one target, and how to read its answer."""
 
-    __slots__ = ("url", "headers", "body", "adapter", "openai_body", "endpoint", "strict", "notes")
+    __slots__ = (
+        "url",
+        "request_url",
+        "headers",
+        "body",
+        "adapter",
+        "openai_body",
+        "endpoint",
+        "strict",
+        "notes",
+    )
 
     def __init__(
         self,
@@ -69,8 +80,13 @@ class Prepared:
         endpoint: str,
         strict: bool,
         notes: list[str] | None,
+        encoded: bool = False,
     ) -> None:
         self.url = url
+        # What the HTTP client is given: adapters percent-encode their paths themselves
+        # (Bedrock model ids hold ":"), and a SigV4 signature covers the path as sent,
+        # so that path must not be normalised again on the way out.
+        self.request_url: str | URL = URL(url, encoded=True) if encoded else url
         self.headers = headers
         self.body = body
         # None: the answer and any stream pass through as bytes.
@@ -180,6 +196,7 @@ def prepare(
         endpoint,
         options.strict_openai,
         request.notes or None,
+        encoded=True,
     )
 
 

@@ -260,7 +260,7 @@ async def call_upstream(
     sent_at = perf_counter()
     try:
         resp = await session.post(
-            url,
+            prepared.request_url,
             data=prepared.body,
             headers=prepared.headers,
             timeout=rt.upstream.timeout_for(target.timeout_s),

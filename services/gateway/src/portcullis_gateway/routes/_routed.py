@@ -325,7 +325,7 @@ class RouteRun:
         outcome = Outcome(leaf, target, url, sent_at, prepared)
         try:
             resp = await session.post(
-                url,
+                prepared.request_url,
                 data=prepared.body,
                 headers=prepared.headers,
                 timeout=self.rt.upstream.timeout_for(target.timeout_s),
