@@ -21,6 +21,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from cpu import tree_cpu_s
 from loadgen import WrkResult, lua_script, run_wrk
 from portcullis_stack.servers import free_port
 from report import ScenarioResult, markdown_table, summarise
@@ -39,6 +40,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=32, help="connections for req/s")
     p.add_argument("--wrk-threads", type=int, default=1)
     p.add_argument("--scenarios", default="", help="comma list (default: all)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every scenario this many times, interleaved; the report gives medians",
+    )
     p.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
     p.add_argument("--no-install", action="store_true", help="never apt-get missing tools")
     p.add_argument("--keep-workdir", action="store_true", help="keep configs and logs")
@@ -95,7 +102,7 @@ def sanity_check(url: str, headers: dict[str, str]) -> None:
 
 def measure(
     scenario: Scenario, url: str, args: argparse.Namespace, tools: dict[str, str], cpu: int,
-    workdir: Path,
+    workdir: Path, gateway_pid: int | None = None,
 ) -> ScenarioResult:  # fmt: skip
     sanity_check(url, scenario.headers)
     script = workdir / f"{scenario.name}.lua"
@@ -108,9 +115,16 @@ def measure(
 
     print(f"bench: {scenario.name}: warm-up {args.warmup:g}s", flush=True)
     point(args.connections, args.warmup)
+    watched = gateway_pid if scenario.via_gateway else None
+    cpu_before = tree_cpu_s(watched) if watched else 0.0
     throughput = point(args.connections, args.duration)
+    gateway_cpu_us = None
+    if watched and throughput.requests:
+        gateway_cpu_us = (tree_cpu_s(watched) - cpu_before) * 1e6 / throughput.requests
     print(
-        f"bench: {scenario.name}: {throughput.rps:,.0f} req/s at c={args.connections}", flush=True
+        f"bench: {scenario.name}: {throughput.rps:,.0f} req/s at c={args.connections}"
+        + (f", gateway CPU {gateway_cpu_us:.0f} µs/req" if gateway_cpu_us else ""),
+        flush=True,
     )
     latency = point(1, args.duration)
     print(
@@ -118,7 +132,7 @@ def measure(
         f"p99 {latency.lat_p99_us / 1000:.3f} ms at c=1",
         flush=True,
     )
-    return ScenarioResult(scenario.name, scenario.description, throughput, latency)
+    return ScenarioResult(scenario.name, scenario.description, throughput, latency, gateway_cpu_us)
 
 
 def wait_for_workers(stack: BenchStack, timeout: float = 60.0) -> dict:
@@ -179,11 +193,14 @@ def main(argv: list[str] | None = None) -> int:
         if any(s.via_gateway for s in chosen):
             print("bench: starting NATS, Valkey, SeaweedFS, logger, analytics, gateway", flush=True)
             stack = start_stack(workdir, gateway_cpu, other_cpu)
-        for scenario in chosen:
-            base = stack.gateway_url + "/v1" if scenario.via_gateway and stack else upstream_v1
-            results.append(
-                measure(scenario, base + "/chat/completions", args, tools, other_cpu, workdir)
-            )
+        gateway_pid = stack.gateway_pid if stack else None
+        for round_no in range(args.rounds):
+            if args.rounds > 1:
+                print(f"bench: round {round_no + 1} of {args.rounds}", flush=True)
+            for scenario in chosen:
+                base = stack.gateway_url + "/v1" if scenario.via_gateway and stack else upstream_v1
+                url = base + "/chat/completions"
+                results.append(measure(scenario, url, args, tools, other_cpu, workdir, gateway_pid))
         if stack is not None:
             jetstream = wait_for_workers(stack)
     finally:
@@ -205,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             "duration_s": args.duration,
             "warmup_s": args.warmup,
             "connections": args.connections,
+            "rounds": args.rounds,
             "wrk_threads": args.wrk_threads,
         },
         "scenarios": [
@@ -213,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                 "description": r.description,
                 "throughput": r.throughput.to_json(),
                 "latency_c1": r.latency.to_json(),
+                "gateway_cpu_us_per_req": r.gateway_cpu_us,
             }
             for r in results
         ],

@@ -30,6 +30,13 @@ class BenchStack:
     def gateway_url(self) -> str:
         return f"http://{self.settings.host}:{self.settings.gateway_port}"
 
+    @property
+    def gateway_pid(self) -> int | None:
+        for proc in self.processes:
+            if proc.name == "gateway" and proc.proc is not None:
+                return proc.proc.pid
+        return None
+
     def stop(self) -> None:
         for proc in reversed(self.processes):
             proc.stop(timeout=25)
