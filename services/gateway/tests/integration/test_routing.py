@@ -328,3 +328,30 @@ def post_with_timeout(gateway, config: dict, timeout: float):
         headers={"authorization": "Bearer sk-route", "x-portkey-config": json.dumps(config)},
         timeout=timeout,
     )
+
+
+async def test_a_first_target_that_answers_leaves_no_tree_and_a_failing_one_the_whole_tree(
+    gateway, mock, events
+):
+    ok = post(gateway, fallback({"custom_host": mock.v1}, {"custom_host": mock.v1}))
+    assert ok.status_code == 200
+    assert ok.headers["x-portkey-last-used-option-index"] == "config.targets[0]"
+    logged, _ = await events.log(gateway, ok.headers["x-portkey-request-id"])
+    assert logged.attempts == [] and not logged.rescued and logged.fallbacks == 0
+    nested = {
+        "strategy": {"mode": "fallback"},
+        "targets": [
+            fallback({"custom_host": knobbed(mock, "status=503")}),
+            {"custom_host": mock.v1},
+        ],
+    }
+    rescued = post(gateway, nested)
+    assert rescued.status_code == 200
+    assert rescued.headers["x-portkey-last-used-option-index"] == "config.targets[1]"
+    logged, _ = await events.log(gateway, rescued.headers["x-portkey-request-id"])
+    # The failed first call is recorded once, though the fast path made it.
+    assert [(a.path, a.status) for a in logged.attempts] == [
+        ("config.targets[0].targets[0]", 503),
+        ("config.targets[1]", 200),
+    ]
+    assert logged.rescued

@@ -157,6 +157,8 @@ class RouteRun:
         self.attempts: list[Attempt] = []
         self.upstream_ms = 0.0
         self._context: dict[str, Any] | None = None
+        self.tried: Leaf | None = None
+        self.tried_outcome: Outcome | None = None
 
     def context(self) -> dict[str, Any]:
         """What conditions and sticky keys read; the body is decoded only if asked."""
@@ -171,6 +173,11 @@ class RouteRun:
 
     async def run(self, node: Node) -> Outcome:
         if isinstance(node, Leaf):
+            if node is self.tried:
+                # The fast path already called this target: its outcome, not a new call.
+                self.tried = None
+                assert self.tried_outcome is not None
+                return self.tried_outcome
             return await self.leaf(node)
         return await self.group(node)
 
@@ -400,13 +407,15 @@ class RouteRun:
             ex.upstream_ms = self.upstream_ms
             await send_error(send, ex, outcome.error)
             return
+        # The answering call's latency; with one call (no tree kept) it is all of it.
+        last_ms = self.attempts[-1].latency_ms if self.attempts else self.upstream_ms
         ex.first_byte_ms = (outcome.sent_at - self.t0) * 1000 + (
-            self.attempts[-1].latency_ms if outcome.resp is None else 0.0
+            last_ms if outcome.resp is None else 0.0
         )
         out = outcome.headers
         if outcome.resp is not None:
             ex.first_byte_ms = outcome.first_chunk_ms
-            before = self.upstream_ms - self.attempts[-1].latency_ms
+            before = self.upstream_ms - last_ms
             translator = None
             content_type = outcome.content_type
             if prepared is not None and prepared.adapter is not None:
@@ -463,8 +472,22 @@ async def call_routed(
     t0: float,
 ) -> None:
     run = RouteRun(rt, ex, inbound, routed, body, suffix, query, t0, receive)
+    root = routed.root
     try:
-        outcome = await run.run(routed.root)
+        first = root.first_leaf if isinstance(root, Group) else None
+        outcome = None
+        if first is not None:
+            # The common case costs one call and no walk: the target every request tries
+            # first is known from the config alone. Only if it fails does the walk run,
+            # reusing this outcome when it reaches that target.
+            outcome = await run.leaf(first)
+            if not is_success(outcome.status):
+                run.tried, run.tried_outcome = first, outcome
+                outcome = None
+            elif len(run.attempts) == 1:
+                run.attempts.clear()  # one call: no tree, as on the single-call path
+        if outcome is None:
+            outcome = await run.run(root)
     except GatewayError:
         ex.attempts = run.attempts
         raise

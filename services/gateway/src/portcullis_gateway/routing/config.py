@@ -190,9 +190,20 @@ class Group:
     conditions: tuple[Condition, ...] = ()
     default: int | None = None
     sticky: StickySpec | None = None
+    # The target every request tries first, when that does not depend on the request
+    # (fallback and single groups, down to a leaf); None for loadbalance/conditional.
+    first_leaf: Leaf | None = None
 
 
 Node = Leaf | Group
+
+
+def _first_leaf(mode: str, children: tuple[Node, ...]) -> Leaf | None:
+    if mode not in ("fallback", "single"):
+        return None
+    head = children[0]
+    return head if isinstance(head, Leaf) else head.first_leaf
+
 
 _HOOK_FIELDS = (
     "before_request_hooks",
@@ -310,6 +321,7 @@ def _resolve(spec: TargetSpec, path: str, parent: Inherited, providers: Containe
         if strategy.on_status_codes is not None
         else None,
         sticky=strategy.sticky_session,
+        first_leaf=_first_leaf(strategy.mode, children),
     )
     circuit = strategy.cb_config
     if circuit is not None and (circuit.failure_threshold is None) == (

@@ -204,3 +204,41 @@ def test_non_json_and_non_object_configs_are_refused():
         parse_config("{nope", PROVIDERS)
     with pytest.raises(ConfigError):
         parse_config("[1]", PROVIDERS)
+
+
+def test_first_leaf_is_known_from_the_config_only_where_the_request_cannot_change_it():
+    names = PROVIDERS
+    nested = parse_config_object(
+        {
+            "strategy": {"mode": "fallback"},
+            "targets": [
+                {
+                    "strategy": {"mode": "single"},
+                    "targets": [{"provider": "anthropic"}],
+                },
+                {"provider": "openai"},
+            ],
+        },
+        names,
+    )
+    assert nested.first_leaf is not None
+    assert nested.first_leaf.path == "config.targets[0].targets[0]"
+    assert nested.first_leaf.provider == "anthropic"
+    for mode in ("loadbalance", "conditional"):
+        strategy = {"mode": mode}
+        targets = [{"provider": "openai", "name": "a"}, {"provider": "anthropic", "name": "b"}]
+        if mode == "conditional":
+            strategy |= {"conditions": [{"query": {"metadata.x": "1"}, "then": "a"}]}
+        tree = parse_config_object({"strategy": strategy, "targets": targets}, names)
+        assert tree.first_leaf is None
+    under_lb = parse_config_object(
+        {
+            "strategy": {"mode": "fallback"},
+            "targets": [
+                {"strategy": {"mode": "loadbalance"}, "targets": targets},
+                {"provider": "openai"},
+            ],
+        },
+        names,
+    )
+    assert under_lb.first_leaf is None
