@@ -344,3 +344,36 @@ def test_vertex_service_account_becomes_a_cached_bearer_token(gateway, mock, mod
     assert len(calls) == 2
     assert all(c["headers"]["authorization"].startswith("Bearer ya29.mock-") for c in calls)
     assert "sk-native-key" not in str(calls[0]["headers"])
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_routing_falls_back_across_wire_formats(gateway, mock, events, stream):
+    config = {
+        "strategy": {"mode": "fallback"},
+        "targets": [
+            {"provider": "anthropic", "custom_host": f"{mock.url}/mock/status=529/v1"},
+            {"provider": "google", "custom_host": mock.url + "/v1beta"},
+        ],
+    }
+    client = gateway.client(None, api_key="sk-any", **{"x-portkey-config": json.dumps(config)})
+    if stream:
+        with client.chat.completions.with_streaming_response.create(
+            model="gemini-2.0-flash", messages=MESSAGES, stream=True, max_tokens=20
+        ) as response:
+            headers = response.headers
+            text = "".join(c.choices[0].delta.content or "" for c in response.parse() if c.choices)
+    else:
+        raw = client.chat.completions.with_raw_response.create(
+            model="gemini-2.0-flash", messages=MESSAGES, max_tokens=20
+        )
+        headers, text = raw.headers, raw.parse().choices[0].message.content
+    assert text == REPLY
+    assert headers["x-portkey-provider"] == "google"
+    assert headers["x-portkey-last-used-option-index"] == "config.targets[1]"
+    logged, _ = await events.log(gateway, headers["x-portkey-request-id"])
+    assert [(a.provider, a.status) for a in logged.attempts] == [
+        ("anthropic", 529),
+        ("google", 200),
+    ]
+    # The failed attempt's error is the OpenAI-shaped form of Anthropic's own error.
+    assert logged.attempts[0].error["message"]
