@@ -174,3 +174,24 @@ def test_single_call_logs_no_attempt_list():
     logged = roundtrip(exchange(response_body=RESPONSE))
     assert logged.attempts == [] and logged.last_used_option_index == "config"
     assert b"attempts" not in encode(logged)  # omitted: older consumers see no change
+
+
+def test_an_answer_without_usage_is_counted_locally_and_marked_estimated():
+    ex = Exchange("01J0000000000000000000000A", "t", "POST", "/v1/chat/completions", "chat", 0, [])
+    ex.status = 200
+    ex.request_body = b'{"model":"m","messages":[{"role":"user","content":"count these words"}]}'
+    ex.request_body_json = True
+    ex.response_body = (
+        b'{"model":"m","choices":[{"index":0,"message":{"role":"assistant",'
+        b'"content":"twelve chars","tool_calls":[{"function":{"name":"f","arguments":"{}"}}]}}]}'
+    )
+    logged = build_logged(ex, workspace="w", organisation_id="o", prices=PriceBook())
+    assert logged.usage.estimated
+    assert logged.usage.prompt_tokens == 5  # "count these words": 17 chars / 4, rounded up
+    assert logged.usage.completion_tokens == 4  # "twelve chars{}": 14 chars
+    ex.response_body = (
+        b'{"model":"m","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}'
+    )
+    assert not build_logged(
+        ex, workspace="w", organisation_id="o", prices=PriceBook()
+    ).usage.estimated

@@ -112,6 +112,26 @@ class _ResponsePeek(msgspec.Struct):
     model: str | None = None
     usage: dict | None = None
     error: object = None
+    # Untyped: read only when usage is missing, so an odd shape never costs the usage.
+    choices: object = None
+
+
+def _answer_text(choices: object) -> str:
+    """The generated text of a chat or text completion, for a local token estimate."""
+    parts: list[str] = []
+    for choice in choices if isinstance(choices, list) else ():
+        if not isinstance(choice, dict):
+            continue
+        message = choice.get("message")
+        content = message.get("content") if isinstance(message, dict) else choice.get("text")
+        if isinstance(content, str):
+            parts.append(content)
+        calls = message.get("tool_calls") if isinstance(message, dict) else None
+        for call in calls if isinstance(calls, list) else ():
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                parts.append(function["arguments"])
+    return "".join(parts)
 
 
 _peek_response = msgspec.json.Decoder(_ResponsePeek).decode
@@ -153,6 +173,11 @@ def build_logged(
                 response_model = peek.model
                 if 200 <= ex.status < 300:
                     usage = usage_rules.from_openai(peek.usage)
+                    if usage is None and ex.request_body is not None:
+                        # The provider sent no usage: counted locally, marked estimated.
+                        text = _answer_text(peek.choices)
+                        if text:
+                            usage = usage_rules.estimate(ex.request_body, text)
                 elif error is None and isinstance(peek.error, dict):
                     error = peek.error  # the provider's own error object
             except msgspec.ValidationError:
