@@ -112,12 +112,14 @@ class _ResponsePeek(msgspec.Struct):
     model: str | None = None
     usage: dict | None = None
     error: object = None
-    # Untyped: read only when usage is missing, so an odd shape never costs the usage.
-    choices: object = None
+    # Kept as bytes and decoded only when usage is missing: no cost on the common path,
+    # and an odd shape never costs the usage.
+    choices: msgspec.Raw = NULL_RAW
 
 
-def _answer_text(choices: object) -> str:
+def _answer_text(raw: msgspec.Raw) -> str:
     """The generated text of a chat or text completion, for a local token estimate."""
+    choices = _decode_any(raw)
     parts: list[str] = []
     for choice in choices if isinstance(choices, list) else ():
         if not isinstance(choice, dict):
@@ -135,6 +137,7 @@ def _answer_text(choices: object) -> str:
 
 
 _peek_response = msgspec.json.Decoder(_ResponsePeek).decode
+_decode_any = msgspec.json.decode
 
 
 def _raw_json(body: bytes | None, known_json: bool) -> msgspec.Raw:
