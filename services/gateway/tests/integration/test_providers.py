@@ -98,6 +98,8 @@ async def test_chat_json_in_every_wire_format(gateway, mock, events, provider):
     assert logged.provider == provider and logged.status == 200 and logged.is_success
     assert logged.usage.total_tokens == answer.usage.total_tokens
     assert not logged.usage.estimated
+    # Priced from genai-prices under the provider's own id (Ollama models are local).
+    assert (logged.cost is None) == (provider == "ollama")
 
 
 @pytest.mark.parametrize("provider", list(WIRE_FORMATS))
