@@ -62,6 +62,8 @@ class RequestLogged(msgspec.Struct, kw_only=True, omit_defaults=True):
     created_at_ms: int
     method: str
     path: str  # the gateway path, e.g. /v1/chat/completions
+    # The endpoint: chat, completion, embeddings, images.generations, files, passthrough...
+    kind: str | None = None
     provider: str
     model: str | None = None
     provider_url: str | None = None  # sanitised: no query secrets

@@ -14,6 +14,7 @@ from portcullis.telemetry import configure_logging, configure_tracing
 from portcullis_gateway.domain.errors import GatewayError, error_body
 from portcullis_gateway.routes.inference import inference_routes
 from portcullis_gateway.routes.ops import ops_routes
+from portcullis_gateway.routes.passthrough import passthrough_routes
 from portcullis_gateway.routes.reads import read_routes
 from portcullis_gateway.runtime import Runtime
 from portcullis_gateway.settings import GatewaySettings
@@ -47,7 +48,13 @@ def create_app(settings: GatewaySettings) -> Litestar:
             await runtime.stop()
 
     app = Litestar(
-        route_handlers=[*inference_routes(runtime), *read_routes(runtime), *ops_routes(runtime)],
+        route_handlers=[
+            *inference_routes(runtime),
+            *read_routes(runtime),
+            *ops_routes(runtime),
+            # A mount at /v1: every other /v1 path; the routes above win over it.
+            *passthrough_routes(runtime),
+        ],
         lifespan=[lifespan],
         exception_handlers={GatewayError: _gateway_error, HTTPException: _http_error},
         openapi_config=None,

@@ -196,9 +196,13 @@ def msgspec_content(logged) -> str:
 
 
 def test_unknown_route_and_bad_log_reads_are_openai_style(gateway):
-    response = httpx.get(f"{gateway.url}/v1/nothing-here")
+    response = httpx.get(f"{gateway.url}/nothing-here")
     assert response.status_code == 404
     assert response.json()["error"]["type"] == "not_found_error"
+    # Any /v1 path is passed through to a provider (test_endpoints): none is named here.
+    response = httpx.get(f"{gateway.url}/v1/nothing-here")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "missing_provider"
 
 
 async def test_private_custom_hosts_are_refused_by_default(

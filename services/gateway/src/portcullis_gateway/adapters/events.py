@@ -101,7 +101,7 @@ class EventPipeline:
     def _drop(self, exchange: Exchange) -> None:
         self.metrics.events_dropped.inc(2)
         self.metrics.observe(
-            exchange.path,
+            exchange.route or exchange.path,
             exchange.provider,
             exchange.status,
             exchange.total_ms,
@@ -177,7 +177,7 @@ class EventPipeline:
                 log.exception("could not build events", extra={"request_id": exchange.request_id})
                 continue
             self.metrics.observe(
-                exchange.path,
+                exchange.route or exchange.path,
                 exchange.provider,
                 exchange.status,
                 exchange.total_ms,

@@ -10,6 +10,7 @@ from portcullis.events import NULL_RAW, Attempt, RequestLogged, Timings
 from portcullis_gateway.domain import stream as sse
 from portcullis_gateway.domain import usage as usage_rules
 from portcullis_gateway.domain.cost import PriceBook
+from portcullis_gateway.domain.endpoints import KINDS as ENDPOINT_KINDS
 from portcullis_gateway.domain.redaction import redact_headers
 
 _encode = msgspec.json.Encoder().encode
@@ -25,6 +26,7 @@ class Exchange:
         "trace_context",
         "method",
         "path",
+        "route",
         "kind",
         "started_at_ms",
         "total_ms",
@@ -72,6 +74,8 @@ class Exchange:
         self.trace_context: object | None = None
         self.method = method
         self.path = path
+        # The metrics label when the path carries ids (/v1/files/file-1): bounded.
+        self.route: str | None = None
         self.kind = kind
         self.started_at_ms = started_at_ms
         self.total_ms = 0.0
@@ -149,6 +153,13 @@ def _raw_json(body: bytes | None, known_json: bool) -> msgspec.Raw:
     return msgspec.Raw(_encode(body.decode("utf-8", "replace")))
 
 
+def _stream_format(kind: str) -> str:
+    if kind == sse.COMPLETION:
+        return sse.COMPLETION
+    # Pass-through endpoints (the Responses API, audio) stream typed events, not chunks.
+    return sse.EVENTS if kind in ENDPOINT_KINDS else sse.CHAT
+
+
 def build_logged(
     ex: Exchange, *, workspace: str, organisation_id: str, prices: PriceBook
 ) -> RequestLogged:
@@ -157,7 +168,7 @@ def build_logged(
     response_model = None
     error = ex.error
     if ex.chunks is not None:
-        summary = sse.assemble(ex.chunks, sse.COMPLETION if ex.kind == sse.COMPLETION else sse.CHAT)
+        summary = sse.assemble(ex.chunks, _stream_format(ex.kind))
         response_body = msgspec.Raw(_encode(summary.body))
         response_model = summary.body.get("model")
         usage = usage_rules.from_openai(summary.usage or ex.provider_usage)
@@ -198,6 +209,7 @@ def build_logged(
         created_at_ms=ex.started_at_ms,
         method=ex.method,
         path=ex.path,
+        kind=ex.kind,
         provider=ex.provider,
         model=model,
         provider_url=ex.provider_url,

@@ -1,5 +1,6 @@
 """Assemble a streamed OpenAI answer (server-sent events) into the object the same
-request would have returned without streaming, for the log.
+request would have returned without streaming, for the log: chat and text-completion
+chunks, or the typed events of the Responses API and the audio streams (``EVENTS``).
 
 The request path only keeps the raw chunks and their arrival times; this runs later,
 off the request path, in the event publisher.
@@ -13,6 +14,17 @@ import msgspec
 
 CHAT = "chat"
 COMPLETION = "completion"
+EVENTS = "events"
+# The events that end a typed-event stream.
+_FINAL_EVENTS = frozenset(
+    {
+        "response.completed",
+        "response.incomplete",
+        "response.failed",
+        "transcript.text.done",
+        "speech.audio.done",
+    }
+)
 
 
 class FunctionDelta(msgspec.Struct):
@@ -226,5 +238,62 @@ class StreamAssembler:
         )
 
 
+class EventStreamAssembler(StreamAssembler):
+    """Streams of typed events (``{"type": "response.output_text.delta", ...}``): the
+    Responses API, whose last ``response.*`` event carries the whole response and its
+    usage, and the audio streams, whose last event (``transcript.text.done``) is the
+    answer. The log's body is that response, else that last event."""
+
+    def __init__(self) -> None:
+        super().__init__(EVENTS)
+        self.response: dict | None = None
+        self.last: dict | None = None
+        self.text: list[str] = []
+
+    def _event(self, data: bytes, chunk_index: int) -> None:
+        if data == b"[DONE]":
+            self.done = True
+            return
+        try:
+            event = msgspec.json.decode(data)
+        except msgspec.DecodeError:
+            return
+        if not isinstance(event, dict):
+            return
+        kind = event.get("type")
+        self.last = event
+        if kind in _FINAL_EVENTS:
+            self.done = True
+        response = event.get("response")
+        if isinstance(response, dict):
+            self.response = response
+            if isinstance(response.get("error"), dict):
+                self.error = response["error"]
+        delta = event.get("delta")
+        if isinstance(kind, str) and kind.endswith("text.delta") and isinstance(delta, str):
+            self.text.append(delta)
+            if self.first_token_chunk is None:
+                self.first_token_chunk = chunk_index
+        if kind == "error":
+            self.error = {
+                "message": event.get("message"),
+                "type": "server_error",
+                "code": event.get("code"),
+            }
+
+    def summary(self) -> StreamSummary:
+        body = self.response if self.response is not None else (self.last or {})
+        usage = body.get("usage")
+        return StreamSummary(
+            body=body,
+            usage=usage if isinstance(usage, dict) else None,
+            first_token_chunk=self.first_token_chunk,
+            error=self.error,
+            done=self.done,
+            text="".join(self.text),
+        )
+
+
 def assemble(chunks: list[bytes], kind: str) -> StreamSummary:
-    return StreamAssembler(kind).feed_all(chunks)
+    assembler = EventStreamAssembler() if kind == EVENTS else StreamAssembler(kind)
+    return assembler.feed_all(chunks)

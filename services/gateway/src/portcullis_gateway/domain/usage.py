@@ -20,6 +20,8 @@ def _int(value: object) -> int | None:
 def from_openai(raw: dict | None) -> Usage | None:
     if not isinstance(raw, dict):
         return None
+    if "prompt_tokens" not in raw and "input_tokens" in raw:
+        return _from_input_output(raw)
     prompt_details = raw.get("prompt_tokens_details")
     completion_details = raw.get("completion_tokens_details")
     return Usage(
@@ -35,6 +37,29 @@ def from_openai(raw: dict | None) -> Usage | None:
     )
 
 
+def _from_input_output(raw: dict) -> Usage:
+    """The Responses API's (and the audio and image endpoints') spelling:
+    ``input_tokens`` / ``output_tokens`` with ``*_tokens_details``."""
+    input_details = raw.get("input_tokens_details")
+    output_details = raw.get("output_tokens_details")
+    prompt = _int(raw.get("input_tokens"))
+    completion = _int(raw.get("output_tokens"))
+    total = _int(raw.get("total_tokens"))
+    if total is None and prompt is not None and completion is not None:
+        total = prompt + completion
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=total,
+        cached_tokens=_int(input_details.get("cached_tokens"))
+        if isinstance(input_details, dict)
+        else None,
+        reasoning_tokens=_int(output_details.get("reasoning_tokens"))
+        if isinstance(output_details, dict)
+        else None,
+    )
+
+
 def estimate_tokens(text: str) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN) if text else 0
 
@@ -46,9 +71,21 @@ class _Message(msgspec.Struct):
 class _Prompt(msgspec.Struct):
     messages: list[_Message] | None = None
     prompt: str | list | None = None
+    input: str | list | None = None  # the Responses API's prompt
 
 
 _decode_prompt = msgspec.json.Decoder(_Prompt).decode
+
+
+def _add_text(item: object, parts: list[str]) -> None:
+    if isinstance(item, str):
+        parts.append(item)
+    elif isinstance(item, list):
+        parts.extend(
+            p if isinstance(p, str) else str(p.get("text", ""))
+            for p in item
+            if isinstance(p, str | dict)
+        )
 
 
 def prompt_text(request_body: bytes) -> str:
@@ -58,14 +95,12 @@ def prompt_text(request_body: bytes) -> str:
         return ""
     parts: list[str] = []
     for item in ([m.content for m in body.messages or ()]) + [body.prompt]:
-        if isinstance(item, str):
-            parts.append(item)
-        elif isinstance(item, list):
-            parts.extend(
-                p if isinstance(p, str) else str(p.get("text", ""))
-                for p in item
-                if isinstance(p, str | dict)
-            )
+        _add_text(item, parts)
+    if isinstance(body.input, str):
+        parts.append(body.input)
+    elif isinstance(body.input, list):
+        for entry in body.input:  # input items: messages whose content is text or parts
+            _add_text(entry.get("content") if isinstance(entry, dict) else entry, parts)
     return "\n".join(parts)
 
 

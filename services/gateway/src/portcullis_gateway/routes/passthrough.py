@@ -1,0 +1,358 @@
+"""Every OpenAI endpoint the hot path does not serve — images, audio, moderations,
+rerank, models, files, batches, fine-tuning, the Responses API — and any other ``/v1``
+path and method, passed through to the chosen provider with both bodies streamed.
+
+One mechanism for all of them: a raw-ASGI Litestar mount at ``/v1``. Litestar answers
+its plain routes (``/v1/chat/completions``, ``/v1/health``) before any mount, and a
+path under a gateway prefix with parameters (``/v1/logs/{id}``, ``/v1/analytics/...``)
+goes to that route; everything else comes here. (A ``/v1/{rest:path}`` ASGI route would
+do the same, but Litestar 2.25 fails with a ``KeyError`` when an ASGI route has path
+parameters.) The request body is fed to aiohttp from ASGI ``receive`` as it arrives and
+the answer is sent on chunk by chunk, so neither is ever held whole; the log keeps JSON
+and text bodies up to ``LOG_BODY_MAX`` and only ``{"content_type", "bytes"}`` of the
+rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from time import perf_counter
+
+import aiohttp
+from litestar import asgi
+from litestar.handlers.asgi_handlers import ASGIRouteHandler
+from litestar.types import Receive, Scope, Send
+
+from portcullis_gateway.adapters.upstream import map_failure
+from portcullis_gateway.domain.bodies import peek_request, provider_error_body
+from portcullis_gateway.domain.body_log import BodyTap, is_json_type
+from portcullis_gateway.domain.endpoints import PASSTHROUGH, check_suffix, endpoint_of
+from portcullis_gateway.domain.errors import BodyTooLarge, InvalidRequest, NotFound
+from portcullis_gateway.domain.exchange import Exchange
+from portcullis_gateway.domain.resolution import (
+    Inbound,
+    Routed,
+    Target,
+    parse_metadata,
+    resolve_target,
+)
+from portcullis_gateway.routes._relay import (
+    mark_client_gone,
+    passthrough,
+    portkey_headers,
+    relay_stream,
+    wait_disconnect,
+)
+from portcullis_gateway.routes._routed import call_routed
+from portcullis_gateway.routes._serving import AbortAnswer, serve
+from portcullis_gateway.routes.inference import ClientGone, read_body
+from portcullis_gateway.runtime import Runtime
+
+_START = "http.response.start"
+_BODY = "http.response.body"
+_JSON = b"application/json"
+_BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+# Providers whose host depends on the request although their spec names one: Bedrock's
+# region comes with each request (x-portkey-aws-region); the spec's is a default.
+_REGIONAL = frozenset({"bedrock"})
+
+
+class Upload:
+    """The caller's body on its way to the provider: the first ASGI message is read
+    before the call (most bodies are one message and go as bytes), the rest is an async
+    generator aiohttp pulls from. Over the limit it stops; the failure is kept here,
+    since aiohttp only reports that the body could not be sent."""
+
+    __slots__ = ("receive", "limit", "tap", "failure", "finished")
+
+    def __init__(self, receive: Receive, limit: int, content_type: str) -> None:
+        self.receive = receive
+        self.limit = limit
+        self.tap = BodyTap(content_type)
+        self.failure: Exception | None = None
+        self.finished = False
+
+    async def open(self, declared: int | None) -> bytes | AsyncIterator[bytes]:
+        if declared is not None and declared > self.limit:
+            raise BodyTooLarge(
+                f"request body is {declared} bytes; this gateway accepts {self.limit}"
+            )
+        first, more = await self._next()
+        if not more:
+            self.finished = True
+            return first
+        return self._rest(first)
+
+    async def _next(self) -> tuple[bytes, bool]:
+        message = await self.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        part = message.get("body", b"")
+        self.tap.feed(part)
+        if self.tap.size > self.limit:
+            raise BodyTooLarge(f"request body is over {self.limit} bytes")
+        return part, message.get("more_body", False)
+
+    async def _rest(self, first: bytes) -> AsyncIterator[bytes]:
+        yield first
+        try:
+            while True:
+                part, more = await self._next()
+                if part:
+                    yield part
+                if not more:
+                    self.finished = True
+                    return
+        except (BodyTooLarge, ClientGone) as exc:
+            self.failure = exc
+            raise
+
+    def log_into(self, ex: Exchange) -> None:
+        if self.tap.size == 0:
+            return
+        ex.request_body, ex.request_body_json, model = self.tap.request_body()
+        if model is not None:
+            ex.model = model
+
+
+def _request_path(scope: Scope) -> str:
+    # The mount strips /v1 and appends a slash; the raw path is what the caller sent,
+    # still percent-encoded, which is what the provider must get.
+    raw = scope.get("raw_path")
+    if raw:
+        return raw.decode("latin-1").partition("?")[0]
+    return "/v1" + scope["path"].rstrip("/")
+
+
+def _content_type(raw_headers: list[tuple[bytes, bytes]]) -> str:
+    for name, value in raw_headers:
+        if name == b"content-type":
+            return value.decode("latin-1")
+    return ""
+
+
+async def handle_passthrough(rt: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
+    path = _request_path(scope)
+    suffix = path[3:] if path.startswith("/v1/") else ""
+    endpoint = endpoint_of(suffix) if suffix else PASSTHROUGH
+
+    async def work(ex: Exchange, inbound: Inbound, t0: float) -> None:
+        if not suffix.strip("/"):
+            raise NotFound(f"no endpoint at {path}")
+        check_suffix(suffix)
+        target = resolve_target(inbound.portkey, inbound.authorization, rt.policy, rt.providers)
+        ex.metadata, ex.user = parse_metadata(inbound.portkey.get("x-portkey-metadata"))
+        method = scope["method"]
+        content_type = _content_type(scope["headers"])
+        if isinstance(target, Routed):
+            if method != "POST" or not is_json_type(content_type):
+                raise InvalidRequest(
+                    "a routing config (several targets, retries or override_params) applies "
+                    f"to JSON POST endpoints; {method} {path} is not one: send it to a single "
+                    "target (x-portkey-provider, x-portkey-custom-host, or a config with one "
+                    "target)",
+                    code="config_not_supported",
+                )
+            body = await read_body(receive, rt.settings.max_body_bytes, inbound.content_length)
+            ex.request_body = body
+            peek = peek_request(body)
+            ex.request_body_json = True
+            ex.model = peek.model
+            ex.stream = bool(peek.stream)
+            query = scope.get("query_string")
+            await call_routed(rt, ex, inbound, target, body, suffix, query, receive, send, t0)
+            return
+        ex.provider = target.provider
+        ex.prices_id = target.prices_id
+        if not target.custom_host and (
+            "{" in target.base_url or rt.providers[target.provider].name in _REGIONAL
+        ):
+            raise InvalidRequest(
+                f"{target.provider}'s URL depends on the request, so {path} cannot be passed "
+                "through to it: give its full base URL as x-portkey-custom-host",
+                code="custom_host_required",
+            )
+        await forward(rt, ex, target, inbound, scope, receive, send, suffix, content_type, t0)
+
+    await serve(rt, scope, send, path, endpoint.kind, endpoint.route, work)
+
+
+async def forward(
+    rt: Runtime,
+    ex: Exchange,
+    target: Target,
+    inbound: Inbound,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    suffix: str,
+    content_type: str,
+    t0: float,
+) -> None:
+    method = scope["method"]
+    url = target.base_url + suffix
+    ex.provider_url = url
+    query = scope.get("query_string")
+    if query:
+        url = f"{url}?{query.decode('latin-1')}"
+    headers = inbound.forward
+    if target.credential is not None:
+        headers.append(target.credential)
+    upload = None
+    data: bytes | AsyncIterator[bytes] | None = None
+    if method not in _BODYLESS:
+        upload = Upload(receive, rt.settings.max_body_bytes, content_type)
+        data = await upload.open(inbound.content_length)
+        if content_type:
+            headers.append(("content-type", content_type))  # a multipart boundary, say
+        if inbound.content_length is not None and not isinstance(data, bytes):
+            # Known length: providers get a plain upload, not a chunked one.
+            headers.append(("content-length", str(inbound.content_length)))
+    session = rt.upstream.session
+    assert session is not None
+    sent_at = perf_counter()
+    try:
+        resp = await session.request(
+            method,
+            url,
+            data=data,
+            headers=headers,
+            timeout=rt.upstream.timeout_for(target.timeout_s),
+        )
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        ex.upstream_ms = (perf_counter() - sent_at) * 1000
+        if upload is not None and upload.failure is not None:
+            raise upload.failure from None
+        raise map_failure(exc, url, target.timeout_s) from None
+    finally:
+        if upload is not None:
+            upload.log_into(ex)
+    try:
+        if upload is not None and upload.failure is not None:
+            raise upload.failure  # the provider answered before the body was all sent
+        # Only one reader of receive(): an upload still streaming keeps it.
+        watch = upload is None or upload.finished
+        await answer(ex, resp, receive, send, url, target.timeout_s, t0, sent_at, watch)
+    finally:
+        resp.release()
+
+
+async def answer(
+    ex: Exchange,
+    resp: aiohttp.ClientResponse,
+    receive: Receive,
+    send: Send,
+    url: str,
+    timeout_s: float | None,
+    t0: float,
+    sent_at: float,
+    watch: bool,
+) -> None:
+    now = perf_counter()
+    ex.first_byte_ms = (now - t0) * 1000
+    ex.upstream_ms = (now - sent_at) * 1000
+    out = passthrough(resp.raw_headers)
+    content_type = resp.headers.get("Content-Type", "")
+    status = resp.status
+    if status >= 400:
+        try:
+            payload = await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise map_failure(exc, url, timeout_s) from None
+        finally:
+            ex.upstream_ms = (perf_counter() - sent_at) * 1000
+        payload, _ = provider_error_body(ex.provider, status, payload)
+        await send_whole(send, ex, status, out, payload)
+        return
+    if watch and status == 200 and content_type.startswith("text/event-stream"):
+        ex.stream = True
+        out.append((b"content-type", content_type.encode("latin-1")))
+        out.extend(portkey_headers(ex))
+        ex.response_headers = out
+        await relay_stream(ex, resp, receive, send, out, t0, sent_at, url)
+        return
+    await relay_body(ex, resp, receive if watch else None, send, out, content_type, url, sent_at)
+
+
+async def send_whole(
+    send: Send, ex: Exchange, status: int, out: list[tuple[bytes, bytes]], payload: bytes
+) -> None:
+    out.append((b"content-type", _JSON))
+    out.append((b"content-length", str(len(payload)).encode()))
+    out.extend(portkey_headers(ex))
+    ex.status = status
+    ex.response_body = payload
+    ex.response_headers = out
+    try:
+        await send({"type": _START, "status": status, "headers": out})
+        await send({"type": _BODY, "body": payload})
+    except Exception:  # noqa: BLE001 — servers raise their own OSError kin
+        mark_client_gone(ex, "client disconnected before the answer was sent")
+
+
+async def relay_body(
+    ex: Exchange,
+    resp: aiohttp.ClientResponse,
+    receive: Receive | None,
+    send: Send,
+    out: list[tuple[bytes, bytes]],
+    content_type: str,
+    url: str,
+    sent_at: float,
+) -> None:
+    """Any other answer — JSON, text, audio, a file's bytes — chunk by chunk as it
+    arrives, with the provider's length when it is the length of what is sent."""
+    if content_type:
+        out.append((b"content-type", content_type.encode("latin-1")))
+    length = resp.headers.get("Content-Length")
+    if length is not None and "Content-Encoding" not in resp.headers:
+        out.append((b"content-length", length.encode("latin-1")))
+    out.extend(portkey_headers(ex))
+    ex.status = resp.status
+    ex.response_headers = out
+    tap = BodyTap(content_type)
+    content = resp.content
+    # As in relay_stream: a caller who leaves stops a long download at the next chunk.
+    gone = asyncio.ensure_future(wait_disconnect(receive)) if receive is not None else None
+    try:
+        if not await _send(ex, send, {"type": _START, "status": resp.status, "headers": out}):
+            return
+        while True:
+            try:
+                chunk = await content.readany()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                err = map_failure(exc, url)
+                ex.status = err.status
+                ex.error = err.as_dict()
+                raise AbortAnswer from None
+            last = not chunk or content.at_eof()
+            tap.feed(chunk)
+            if gone is not None and gone.done():
+                mark_client_gone(ex, "client disconnected during the answer")
+                return
+            if not await _send(ex, send, {"type": _BODY, "body": chunk, "more_body": not last}):
+                return
+            if last:
+                return
+    finally:
+        ex.upstream_ms = (perf_counter() - sent_at) * 1000
+        ex.response_body = tap.body()
+        if gone is not None:
+            gone.cancel()
+
+
+async def _send(ex: Exchange, send: Send, message: dict) -> bool:
+    try:
+        await send(message)
+    except Exception:  # noqa: BLE001 — servers raise their own OSError kin
+        mark_client_gone(ex, "client disconnected during the answer")
+        return False
+    return True
+
+
+def passthrough_routes(rt: Runtime) -> list[ASGIRouteHandler]:
+    async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+        await handle_passthrough(rt, scope, receive, send)
+
+    return [asgi("/v1", is_mount=True, copy_scope=False, name="passthrough")(handler)]
