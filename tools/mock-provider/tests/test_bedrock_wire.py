@@ -139,3 +139,77 @@ def test_bearer_keys_pass_and_incomplete_sigv4_is_refused(base):
     )
     assert incomplete.status_code == 403
     assert incomplete.headers["x-amzn-errortype"] == "IncompleteSignatureException"
+
+
+TITAN = "amazon.titan-embed-text-v2:0"
+
+
+def test_invoke_titan_embeddings(base):
+    raw = httpx.post(f"{base}/model/{TITAN}/invoke", json={"inputText": "hello world"})
+    assert raw.status_code == 200
+    assert raw.headers["x-amzn-bedrock-input-token-count"] == "2"
+    answer = raw.json()
+    assert len(answer["embedding"]) == 1024 and answer["inputTextTokenCount"] == 2
+    assert answer["embeddingsByType"]["float"] == answer["embedding"]
+    # normalize defaults to true on v2: a unit vector, as Bedrock answers.
+    assert abs(sum(v * v for v in answer["embedding"]) - 1) < 1e-4
+    again = httpx.post(f"{base}/model/{TITAN}/invoke", json={"inputText": "hello world"}).json()
+    assert again["embedding"] == answer["embedding"]
+    small = httpx.post(
+        f"{base}/model/{TITAN}/invoke", json={"inputText": "hi", "dimensions": 256}
+    ).json()
+    assert len(small["embedding"]) == 256
+    v1 = httpx.post(f"{base}/model/amazon.titan-embed-text-v1/invoke", json={"inputText": "hi"})
+    assert len(v1.json()["embedding"]) == 1536 and "embeddingsByType" not in v1.json()
+
+
+def test_invoke_titan_refuses_what_bedrock_refuses(base):
+    missing = httpx.post(f"{base}/model/{TITAN}/invoke", json={"texts": ["a"]})
+    assert missing.status_code == 400
+    assert "required key [inputText]" in missing.json()["message"]
+    bad_dims = httpx.post(
+        f"{base}/model/{TITAN}/invoke", json={"inputText": "a", "dimensions": 300}
+    )
+    assert bad_dims.status_code == 400 and "dimensions" in bad_dims.json()["message"]
+    v1 = httpx.post(
+        f"{base}/model/amazon.titan-embed-text-v1/invoke",
+        json={"inputText": "a", "dimensions": 256},
+    )
+    assert v1.status_code == 400 and "extraneous key [dimensions]" in v1.json()["message"]
+    chat_model = httpx.post(f"{base}/model/{MODEL}/invoke", json={"inputText": "a"})
+    assert chat_model.status_code == 400
+
+
+def test_invoke_cohere_embeddings(base):
+    body = {"texts": ["hello", "good morning"], "input_type": "search_document"}
+    raw = httpx.post(f"{base}/model/cohere.embed-english-v3/invoke", json=body)
+    assert raw.status_code == 200
+    assert raw.headers["x-amzn-bedrock-input-token-count"] == "3"
+    answer = raw.json()
+    assert answer["response_type"] == "embeddings_floats" and answer["texts"] == body["texts"]
+    assert [len(v) for v in answer["embeddings"]] == [1024, 1024]
+    assert answer["embeddings"][0] != answer["embeddings"][1]
+    typed = httpx.post(
+        f"{base}/model/cohere.embed-english-v3/invoke",
+        json={**body, "embedding_types": ["float"]},
+    ).json()
+    assert typed["response_type"] == "embeddings_by_type"
+    assert typed["embeddings"]["float"] == answer["embeddings"]
+    no_type = httpx.post(f"{base}/model/cohere.embed-english-v3/invoke", json={"texts": ["a"]})
+    assert no_type.status_code == 400 and "input_type" in no_type.json()["message"]
+    no_texts = httpx.post(
+        f"{base}/model/cohere.embed-english-v3/invoke", json={"input_type": "search_query"}
+    )
+    assert no_texts.status_code == 400 and "required key [texts]" in no_texts.json()["message"]
+
+
+def test_invoke_is_sigv4_checked(base):
+    url = f"{base}/model/amazon.titan-embed-text-v2%3A0/invoke"
+    body = msgspec.json.encode({"inputText": "hello"})
+    accepted = httpx.post(url, content=body, headers=signed_headers(url, body))
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["inputTextTokenCount"] == 1
+    wrong = signed_headers(url, body, secret="not-the-secret")
+    refused = httpx.post(url, content=body, headers=wrong)
+    assert refused.status_code == 403
+    assert refused.headers["x-amzn-errortype"] == "InvalidSignatureException"

@@ -1,5 +1,5 @@
 """Routes in the native wire formats of Anthropic, Google Gemini (also on Vertex AI),
-Amazon Bedrock Converse, Cohere v2 and Ollama:
+Amazon Bedrock (Converse, and InvokeModel for embeddings), Cohere v2 and Ollama:
 each validates what the real API refuses, answers JSON or its own stream framing, and
 answers errors in its provider's shape."""
 
@@ -110,6 +110,13 @@ async def _bedrock(model: str, streaming: bool, body: dict, knobs: Knobs, send) 
     await paced(out, bedrock.converse_stream(body, reply, knobs.chunks), headers)
 
 
+async def _bedrock_invoke(model: str, body: dict, knobs: Knobs, send) -> None:
+    status, answer, tokens = bedrock.invoke(model, body)
+    # Bedrock reports InvokeModel's token count in a header, not in every family's body.
+    headers = [(b"x-amzn-bedrock-input-token-count", str(tokens).encode())]
+    await send_json(send, status, answer, headers if status == 200 else None)
+
+
 # Vertex AI: /v1/projects/{p}/locations/{r}/publishers/{google|anthropic}/models/{m}:{method}
 _VERTEX = re.compile(
     r"^/v1/projects/[^/]+/locations/[^/]+/publishers/(google|anthropic)/models/([^/:]+):(\w+)$"
@@ -128,6 +135,8 @@ def model_route(route: str, query: str):
     converse = bedrock.ROUTE.match(route)
     if converse is not None:
         model, action = converse.groups()
+        if action == "invoke":
+            return functools.partial(_bedrock_invoke, model), bedrock.error_body
         handler = functools.partial(_bedrock, model, action == "converse-stream")
         return handler, bedrock.error_body
     vertex = _VERTEX.match(route)

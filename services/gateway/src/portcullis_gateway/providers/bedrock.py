@@ -10,6 +10,7 @@ stream (``framing.AWSEventStreamDecoder``) of ``messageStart``, ``contentBlockSt
 ``contentBlockDelta``, ``contentBlockStop``, ``messageStop`` and ``metadata`` (usage),
 or an exception frame. Auth: a Bedrock API key as a Bearer; SigV4 signing with IAM
 credentials is the request path's job (it needs the final URL and the clock).
+Embeddings go through ``InvokeModel`` instead (``_bedrock_embeddings``).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from urllib.parse import quote
 
 import msgspec
 
+from portcullis_gateway.providers._bedrock_embeddings import embeddings_answer, params_for
 from portcullis_gateway.providers._bedrock_stream import BedrockStream
 from portcullis_gateway.providers.base import (
     CHAT,
     DROP,
+    EMBEDDINGS,
     AdapterError,
     Param,
     ParamMap,
@@ -204,18 +207,22 @@ class BedrockAdapter:
     def transform_request(
         self, openai_body: dict, endpoint: str, options: ProviderOptions
     ) -> ProviderRequest:
-        if endpoint != CHAT:
+        if endpoint not in (CHAT, EMBEDDINGS):
             raise AdapterError(f"bedrock does not support {endpoint} yet", "unsupported_endpoint")
         model = openai_body.get("model")
         if not isinstance(model, str) or not model:
             raise AdapterError("model is required", code="missing_model")
         notes: list[str] = []
-        body = apply_params(openai_body, PARAMS, notes)
-        if "toolChoice" in body.get("toolConfig", {}) and "tools" not in body["toolConfig"]:
-            del body["toolConfig"]  # a choice without tools is refused by Bedrock
+        if endpoint == EMBEDDINGS:
+            body = apply_params(openai_body, params_for(model), notes)
+            action = "invoke"
+        else:
+            body = apply_params(openai_body, PARAMS, notes)
+            if "toolChoice" in body.get("toolConfig", {}) and "tools" not in body["toolConfig"]:
+                del body["toolConfig"]  # a choice without tools is refused by Bedrock
+            action = "converse-stream" if openai_body.get("stream") else "converse"
         region = options.headers.get("aws-region") or DEFAULT_REGION
         # Model ids and ARNs carry ":" and "/": the path takes them percent-encoded.
-        action = "converse-stream" if openai_body.get("stream") else "converse"
         path = f"/model/{quote(model, safe='')}/{action}"
         headers = {"content-type": "application/json"}
         if options.api_key:
@@ -232,6 +239,9 @@ class BedrockAdapter:
         strict_openai: bool = True,
         request: dict | None = None,
     ) -> dict:
+        if endpoint == EMBEDDINGS:
+            answer = embeddings_answer(provider_body, request or {}) if status < 400 else None
+            return answer if answer is not None else self.map_error(status, provider_body)[1]
         if status >= 400 or not isinstance(provider_body, dict) or "output" not in provider_body:
             return self.map_error(status, provider_body)[1]
         created = created if created is not None else now()
@@ -287,7 +297,7 @@ SPEC = ProviderSpec(
     name=NAME,
     # The host depends on the region: no pass-through until the request path uses this.
     base_url=f"https://bedrock-runtime.{DEFAULT_REGION}.amazonaws.com",
-    routes=frozenset({CHAT}),
+    routes=frozenset({CHAT, EMBEDDINGS}),
     cloud_auth="aws",
     prices_id="aws",
     adapter=ADAPTER,
