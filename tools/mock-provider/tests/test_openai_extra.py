@@ -162,6 +162,8 @@ def test_knobs_apply_to_the_new_routes(mock_url):
     )
     with pytest.raises(openai.InternalServerError, match="down"):
         failing.files.list()
+    with pytest.raises(openai.InternalServerError, match="down"):
+        failing.models.list()
     stream = httpx.post(
         f"{mock_url}/v1/responses",
         json={

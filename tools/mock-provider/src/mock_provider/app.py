@@ -70,9 +70,6 @@ class MockProvider:
         await self._dispatch(method, route, path_knobs, body, send, query)
 
     async def _dispatch(self, method, route, path_knobs, body, send, query="") -> None:
-        if method == "GET" and route == "/v1/models":
-            await send_json(send, 200, fmt.MODELS)
-            return
         handler, error_body = _route(route, query)
         if handler is None or method != "POST":
             await send_json(send, 404, error_body(404, f"unknown route {method} {route}"))

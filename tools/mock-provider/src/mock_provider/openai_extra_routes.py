@@ -18,6 +18,8 @@ import msgspec
 from mock_provider import knobs as knob_parsing
 from mock_provider import openai_extra_format as shapes
 from mock_provider import openai_format as fmt
+from mock_provider import openai_jobs_format as jobs_fmt
+from mock_provider import responses_format as responses_fmt
 from mock_provider.knobs import KnobError, Knobs
 from mock_provider.multipart_form import Form, FormError, parse_form
 from mock_provider.responding import Streamer, paced, send_error, send_json
@@ -73,6 +75,7 @@ _ROUTES: list[tuple[str, re.Pattern, str]] = [
         ("POST", r"/v1/audio/(transcriptions|translations)", "transcription"),
         ("POST", r"/v1/moderations", "moderations"),
         ("POST", r"/v1/rerank", "rerank"),
+        ("GET", r"/v1/models", "model_list"),
         ("GET", r"/v1/models/([^/]+)", "model"),
         ("POST", r"/v1/files", "file_upload"),
         ("GET", r"/v1/files", "file_list"),
@@ -268,6 +271,9 @@ class OpenAIExtra:
     async def rerank(self, call: Call, send) -> None:
         await send_json(send, 200, shapes.rerank(self._body(call)))
 
+    async def model_list(self, call: Call, send) -> None:
+        await send_json(send, 200, fmt.MODELS)
+
     async def model(self, call: Call, send) -> None:
         for model in fmt.MODELS["data"]:
             if model["id"] == call.ids[0]:
@@ -285,7 +291,7 @@ class OpenAIExtra:
 
     def store_file(self, filename: str, purpose: str, data: bytes) -> dict:
         file_id = shapes.new_id("file-")
-        meta = shapes.file_object(file_id, filename, purpose, len(data))
+        meta = jobs_fmt.file_object(file_id, filename, purpose, len(data))
         self.files[file_id] = (meta, data)
         return meta
 
@@ -332,7 +338,7 @@ class OpenAIExtra:
             raise Problem(400, f"Invalid input_file_id {body.get('input_file_id')!r}: no such file")
         if not body.get("endpoint"):
             raise Problem(400, "missing required field 'endpoint'")
-        batch = shapes.batch_object(body)
+        batch = jobs_fmt.batch_object(body)
         self.batches[batch["id"]] = batch
         await send_json(send, 200, batch)
 
@@ -343,7 +349,7 @@ class OpenAIExtra:
             batch.update(status="cancelled", cancelled_at=at)
         elif batch["status"] == "validating":
             _, data = self.files[batch["input_file_id"]]
-            output, lines = shapes.batch_output(data)
+            output, lines = jobs_fmt.batch_output(data)
             meta = self.store_file(f"{batch['id']}_output.jsonl", "batch_output", output)
             batch.update(
                 status="completed",
@@ -378,13 +384,13 @@ class OpenAIExtra:
         return job
 
     def _log(self, job: dict, message: str) -> None:
-        self.events_by_job[job["id"]].append(shapes.fine_tuning_event(job["id"], message))
+        self.events_by_job[job["id"]].append(jobs_fmt.fine_tuning_event(job["id"], message))
 
     async def job_create(self, call: Call, send) -> None:
         body = self._body(call)
         if body.get("training_file") not in self.files:
             raise Problem(400, f"invalid training_file: {body.get('training_file')!r}")
-        job = shapes.fine_tuning_job(body)
+        job = jobs_fmt.fine_tuning_job(body)
         self.jobs[job["id"]] = job
         self.events_by_job[job["id"]] = []
         self._log(job, f"Created fine-tuning job: {job['id']}")
@@ -407,7 +413,7 @@ class OpenAIExtra:
 
     async def job_checkpoints(self, call: Call, send) -> None:
         job = self._job(call.ids[0])
-        await send_json(send, 200, _page(shapes.fine_tuning_checkpoints(job), call.query, False))
+        await send_json(send, 200, _page(jobs_fmt.fine_tuning_checkpoints(job), call.query, False))
 
     async def job_cancel(self, call: Call, send) -> None:
         job = self._job(call.ids[0])
@@ -427,15 +433,18 @@ class OpenAIExtra:
 
     async def response_create(self, call: Call, send) -> None:
         body = self._body(call)
-        reply = fmt.reply_for(shapes.input_text(body.get("input")), call.knobs.reply)
-        response = shapes.response_object(body, reply)
+        reply = fmt.reply_for(responses_fmt.input_text(body.get("input")), call.knobs.reply)
+        response = responses_fmt.response_object(body, reply)
         if body.get("store", True):
-            self.responses[response["id"]] = (response, shapes.input_items(body.get("input")))
+            self.responses[response["id"]] = (
+                response,
+                responses_fmt.input_items(body.get("input")),
+            )
         if not body.get("stream"):
             await send_json(send, 200, response)
             return
-        out = Streamer(send, call.knobs, shapes.response_error_event, done=b"")
-        await paced(out, shapes.response_stream(response, call.knobs.chunks))
+        out = Streamer(send, call.knobs, responses_fmt.response_error_event, done=b"")
+        await paced(out, responses_fmt.response_stream(response, call.knobs.chunks))
 
     async def response_get(self, call: Call, send) -> None:
         await send_json(send, 200, self._response(call.ids[0])[0])

@@ -28,7 +28,7 @@ from portcullis_gateway.adapters.upstream import map_failure
 from portcullis_gateway.domain.bodies import peek_request, provider_error_body
 from portcullis_gateway.domain.body_log import BodyTap, is_json_type
 from portcullis_gateway.domain.endpoints import PASSTHROUGH, check_suffix, endpoint_of
-from portcullis_gateway.domain.errors import BodyTooLarge, InvalidRequest, NotFound
+from portcullis_gateway.domain.errors import InvalidRequest, NotFound
 from portcullis_gateway.domain.exchange import Exchange
 from portcullis_gateway.domain.resolution import (
     Inbound,
@@ -46,7 +46,8 @@ from portcullis_gateway.routes._relay import (
 )
 from portcullis_gateway.routes._routed import call_routed
 from portcullis_gateway.routes._serving import AbortAnswer, serve
-from portcullis_gateway.routes.inference import ClientGone, read_body
+from portcullis_gateway.routes._upload import Upload
+from portcullis_gateway.routes.inference import read_body
 from portcullis_gateway.runtime import Runtime
 
 _START = "http.response.start"
@@ -56,64 +57,6 @@ _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 # Providers whose host depends on the request although their spec names one: Bedrock's
 # region comes with each request (x-portkey-aws-region); the spec's is a default.
 _REGIONAL = frozenset({"bedrock"})
-
-
-class Upload:
-    """The caller's body on its way to the provider: the first ASGI message is read
-    before the call (most bodies are one message and go as bytes), the rest is an async
-    generator aiohttp pulls from. Over the limit it stops; the failure is kept here,
-    since aiohttp only reports that the body could not be sent."""
-
-    __slots__ = ("receive", "limit", "tap", "failure", "finished")
-
-    def __init__(self, receive: Receive, limit: int, content_type: str) -> None:
-        self.receive = receive
-        self.limit = limit
-        self.tap = BodyTap(content_type)
-        self.failure: Exception | None = None
-        self.finished = False
-
-    async def open(self, declared: int | None) -> bytes | AsyncIterator[bytes]:
-        if declared is not None and declared > self.limit:
-            raise BodyTooLarge(
-                f"request body is {declared} bytes; this gateway accepts {self.limit}"
-            )
-        first, more = await self._next()
-        if not more:
-            self.finished = True
-            return first
-        return self._rest(first)
-
-    async def _next(self) -> tuple[bytes, bool]:
-        message = await self.receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGone
-        part = message.get("body", b"")
-        self.tap.feed(part)
-        if self.tap.size > self.limit:
-            raise BodyTooLarge(f"request body is over {self.limit} bytes")
-        return part, message.get("more_body", False)
-
-    async def _rest(self, first: bytes) -> AsyncIterator[bytes]:
-        yield first
-        try:
-            while True:
-                part, more = await self._next()
-                if part:
-                    yield part
-                if not more:
-                    self.finished = True
-                    return
-        except (BodyTooLarge, ClientGone) as exc:
-            self.failure = exc
-            raise
-
-    def log_into(self, ex: Exchange) -> None:
-        if self.tap.size == 0:
-            return
-        ex.request_body, ex.request_body_json, model = self.tap.request_body()
-        if model is not None:
-            ex.model = model
 
 
 def _request_path(scope: Scope) -> str:
