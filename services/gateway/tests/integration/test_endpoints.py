@@ -5,6 +5,8 @@ what the caller gets, what reached the provider, and what the log event keeps.""
 
 import hashlib
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -418,6 +420,35 @@ def test_provider_errors_are_openai_shaped_with_the_providers_status(gateway, mo
     )
     assert nowhere.status_code == 502
     assert nowhere.json()["error"]["code"] == "upstream_unreachable"
+
+
+def test_a_redirect_goes_back_to_the_caller_not_followed(gateway, mock):
+    class Redirect(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 — http.server's spelling
+            self.send_response(307)
+            self.send_header("location", f"{mock.v1}/models")
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        mock.clear()
+        response = httpx.get(
+            f"{gateway.v1}/files",
+            headers={
+                "x-portkey-custom-host": f"http://127.0.0.1:{server.server_port}/v1",
+                "authorization": "Bearer sk-not-for-elsewhere",
+            },
+        )
+    finally:
+        server.shutdown()
+    assert response.status_code == 307
+    assert response.headers["location"] == f"{mock.v1}/models"
+    assert mock.requests() == []  # the key did not follow the redirect
 
 
 @pytest.mark.parametrize("provider", ["azure-openai", "vertex-ai", "bedrock"])

@@ -156,12 +156,15 @@ async def forward(
     assert session is not None
     sent_at = perf_counter()
     try:
+        # A redirect goes back to the caller, as from any proxy: followed here it would
+        # carry the caller's key to a host no one chose, past the custom-host policy.
         resp = await session.request(
             method,
             url,
             data=data,
             headers=headers,
             timeout=rt.upstream.timeout_for(target.timeout_s),
+            allow_redirects=False,
         )
     except (aiohttp.ClientError, TimeoutError) as exc:
         ex.upstream_ms = (perf_counter() - sent_at) * 1000
@@ -296,6 +299,9 @@ async def _send(ex: Exchange, send: Send, message: dict) -> bool:
 
 def passthrough_routes(rt: Runtime) -> list[ASGIRouteHandler]:
     async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await send({"type": "websocket.close", "code": 1008})  # no WebSocket proxying
+            return
         await handle_passthrough(rt, scope, receive, send)
 
     return [asgi("/v1", is_mount=True, copy_scope=False, name="passthrough")(handler)]
