@@ -3,27 +3,17 @@ CRC32 checksums), ValidationException-style 400s, the shared knobs, and SigV4 ch
 against the gateway's own signer."""
 
 import struct
-import sys
 import zlib
 
 import httpx
 import msgspec
 import pytest
 from portcullis_gateway.providers.sigv4 import sign_aws_request
-from portcullis_stack.servers import ManagedProcess, free_port, http_ready
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    port = free_port()
-    proc = ManagedProcess(
-        name="mock-provider-bedrock",
-        argv=[sys.executable, "-m", "mock_provider", "--host", "127.0.0.1", "--port", str(port)],
-        ready=http_ready(f"http://127.0.0.1:{port}/health"),
-        log_path=tmp_path_factory.mktemp("mock") / "mock.log",
-    ).start()
-    yield f"http://127.0.0.1:{port}"
-    proc.stop()
+def base(mock_url):
+    return mock_url
 
 
 def frames(raw: bytes) -> list[tuple[str, dict]]:

@@ -47,7 +47,8 @@ async def test_images_generate_logs_json_bodies(gateway, mock, events, portkey_h
     assert seen["body"] == {"model": "dall-e-3", "prompt": "a red fox", "n": 2}
     assert seen["headers"]["authorization"] == "Bearer sk-test-key"
     assert not [h for h in seen["headers"] if h.startswith("x-portkey-")]
-    logged, _ = await events.log(gateway, request_id)
+    logged, msg = await events.log(gateway, request_id)
+    assert "sk-test-key" not in bytes(msg.data).decode()
     assert (logged.kind, logged.path, logged.method, logged.status) == (
         "images.generations",
         "/v1/images/generations",
@@ -219,6 +220,10 @@ async def test_files_upload_list_retrieve_content_delete(gateway, mock, events, 
         "content_type": "application/octet-stream",
         "bytes": len(BATCH_LINE),
     }
+    # Metrics are labelled by endpoint, not by path: file ids would make a label per file.
+    async with httpx.AsyncClient() as http:
+        scrape = (await http.get(f"{gateway.url}/metrics")).text
+    assert 'route="/v1/files"' in scrape and uploaded.id not in scrape
 
 
 def test_batches_create_list_retrieve_cancel_and_output(gateway, mock):
