@@ -13,6 +13,7 @@ from portcullis.telemetry import configure_logging, configure_tracing
 
 from portcullis_gateway.domain.errors import GatewayError, error_body
 from portcullis_gateway.routes.inference import inference_routes
+from portcullis_gateway.routes.messages import messages_routes
 from portcullis_gateway.routes.ops import ops_routes
 from portcullis_gateway.routes.passthrough import passthrough_routes
 from portcullis_gateway.routes.reads import read_routes
@@ -50,6 +51,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
     app = Litestar(
         route_handlers=[
             *inference_routes(runtime),
+            *messages_routes(runtime),
             *read_routes(runtime),
             *ops_routes(runtime),
             # A mount at /v1: every other /v1 path; the routes above win over it.

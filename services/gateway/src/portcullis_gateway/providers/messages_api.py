@@ -16,6 +16,7 @@ import msgspec
 
 from portcullis_gateway.providers.base import AdapterError
 from portcullis_gateway.providers.errors import type_for
+from portcullis_gateway.providers.framing import SSEDecoder
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -34,12 +35,30 @@ _ERROR_TYPES = {
     "not_found_error": "not_found_error",
     "rate_limit_error": "rate_limit_error",
 }
+# Anthropic's names for statuses OpenAI files under a broader type.
+_STATUS_TYPES = {413: "request_too_large", 529: "overloaded_error"}
 
 
 def _text(content: Any) -> str:
     if isinstance(content, str):
         return content
     return "".join(b.get("text", "") for b in content or () if b.get("type") == "text")
+
+
+def prompt_text(body: dict) -> str:
+    """The text a Messages request puts before the model (system, messages, tool
+    results), for a local token estimate when the provider cannot count."""
+    parts = [_text(body.get("system"))]
+    for message in body.get("messages") or ():
+        content = message.get("content") if isinstance(message, dict) else None
+        parts.append(_text(content))
+        if isinstance(content, list):
+            parts.extend(
+                _text(block.get("content"))
+                for block in content
+                if isinstance(block, dict) and block.get("type") == "tool_result"
+            )
+    return "\n".join(part for part in parts if part)
 
 
 def _image_part(block: dict) -> dict:
@@ -210,7 +229,7 @@ def error_from_openai(status: int, body: Any) -> dict:
     """An OpenAI-style error body -> Anthropic's ``{"type": "error", "error": {...}}``."""
     inner = body.get("error") if isinstance(body, dict) else None
     message = inner.get("message") if isinstance(inner, dict) else None
-    kind = _ERROR_TYPES.get(type_for(status), "overloaded_error" if status == 529 else "api_error")
+    kind = _STATUS_TYPES.get(status) or _ERROR_TYPES.get(type_for(status), "api_error")
     return {"type": "error", "error": {"type": kind, "message": message or f"status {status}"}}
 
 
@@ -311,3 +330,66 @@ def _delta(index: int, delta: dict) -> dict:
 def sse(event: tuple[str, dict]) -> bytes:
     name, payload = event
     return b"event: " + name.encode() + b"\ndata: " + _encode(payload) + b"\n\n"
+
+
+def answer_from_openai(status: int, payload: bytes) -> tuple[int, bytes]:
+    """A whole chat-path answer (a completion, or an OpenAI-shaped error) as the bytes
+    of an Anthropic message or error, with the status kept; a 2xx that is no completion
+    is the provider's fault (502)."""
+    try:
+        body = _decode(payload)
+    except msgspec.DecodeError:
+        body = None
+    if status >= 400:
+        return status, _encode(error_from_openai(status, body))
+    if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
+        error = {"error": {"message": "the provider's answer is not a chat completion"}}
+        return 502, _encode(error_from_openai(502, error))
+    return status, _encode(from_openai(body))
+
+
+class MessagesTranslator:
+    """OpenAI SSE bytes in, Anthropic SSE bytes out, as they arrive (an event may be
+    split across network chunks). After an error event nothing more is sent."""
+
+    def __init__(self, model: str) -> None:
+        self.decoder = SSEDecoder()
+        self.events = MessagesStream(model)
+        self.failed = False
+
+    def feed(self, data: bytes) -> bytes:
+        try:
+            return self._frames(list(self.decoder.feed(data)))
+        except UnicodeDecodeError:
+            return self._fail()
+
+    def close(self) -> bytes:
+        """The rest, then message_delta (stop reason, usage) and message_stop."""
+        try:
+            out = self._frames(list(self.decoder.close()))
+        except UnicodeDecodeError:
+            return self._fail()
+        if self.failed:
+            return out
+        return out + b"".join(sse(event) for event in self.events.finish())
+
+    def _frames(self, events: list[tuple[str | None, object]]) -> bytes:
+        out: list[bytes] = []
+        for _, payload in events:
+            if self.failed:
+                break
+            if not isinstance(payload, dict):
+                continue  # [DONE]: the end is told by close()
+            for event in self.events.feed(payload):
+                out.append(sse(event))
+                if event[0] == "error":
+                    self.failed = True
+                    break
+        return b"".join(out)
+
+    def _fail(self) -> bytes:
+        if self.failed:
+            return b""
+        self.failed = True
+        error = {"error": {"message": "the provider sent a stream the gateway could not read"}}
+        return sse(("error", error_from_openai(502, error)))

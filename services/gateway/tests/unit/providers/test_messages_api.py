@@ -2,13 +2,17 @@
 -> Anthropic message, OpenAI chunks -> Anthropic SSE events (checked by feeding them back
 through the Anthropic adapter's own stream transformer)."""
 
+import msgspec
 import pytest
 from portcullis_gateway.providers import PROVIDERS, AdapterError
 from portcullis_gateway.providers.framing import SSEDecoder
 from portcullis_gateway.providers.messages_api import (
     MessagesStream,
+    MessagesTranslator,
+    answer_from_openai,
     error_from_openai,
     from_openai,
+    prompt_text,
     sse,
     to_openai,
 )
@@ -190,3 +194,88 @@ def test_errors_in_anthropic_shape() -> None:
     }
     assert error_from_openai(503, None)["error"]["type"] == "api_error"
     assert MessagesStream("m").feed(body)[0][0] == "error"
+
+
+def _openai_sse(chunks: list[dict]) -> bytes:
+    return b"".join(b"data: " + msgspec.json.encode(c) + b"\n\n" for c in chunks) + (
+        b"data: [DONE]\n\n"
+    )
+
+
+def _events(raw: bytes) -> list[tuple[str | None, object]]:
+    return list(SSEDecoder().feed(raw))
+
+
+def test_translator_reads_events_split_anywhere() -> None:
+    raw = _openai_sse(CHUNKS)
+    whole = MessagesTranslator("gpt-4o-mini")
+    expected = whole.feed(raw) + whole.close()
+    # Byte by byte, events (and a \r\n pair, and UTF-8) fall across network chunks.
+    split = MessagesTranslator("gpt-4o-mini")
+    pieces = [split.feed(raw[i : i + 1]) for i in range(len(raw))]
+    assert b"".join(pieces) + split.close() == expected
+    names = [name for name, _ in _events(expected)]
+    assert names[0] == "message_start" and names[-2:] == ["message_delta", "message_stop"]
+
+
+def test_translator_stops_after_an_error() -> None:
+    translator = MessagesTranslator("m")
+    head = _openai_sse(CHUNKS[:2]).removesuffix(b"data: [DONE]\n\n")
+    error = b'data: {"error": {"message": "cut short", "type": "server_error"}}\n\n'
+    out = translator.feed(head + error + _openai_sse(CHUNKS[2:])) + translator.close()
+    events = _events(out)
+    assert events[-1] == (
+        "error",
+        {"type": "error", "error": {"type": "api_error", "message": "cut short"}},
+    )
+    assert "message_stop" not in [name for name, _ in events]
+
+
+def test_translator_refuses_bytes_that_are_not_utf8() -> None:
+    translator = MessagesTranslator("m")
+    out = translator.feed(b"data: \xff\xfe\n\n") + translator.feed(b"more") + translator.close()
+    [(name, payload)] = _events(out)
+    assert name == "error" and "could not read" in payload["error"]["message"]
+
+
+def test_whole_answers_keep_their_status() -> None:
+    answer = {
+        "id": "c",
+        "model": "m",
+        "choices": [{"message": {"content": "hi"}, "finish_reason": "stop"}],
+    }
+    status, body = answer_from_openai(200, msgspec.json.encode(answer))
+    assert status == 200 and msgspec.json.decode(body)["content"] == [
+        {"type": "text", "text": "hi"}
+    ]
+    status, body = answer_from_openai(429, b'{"error": {"message": "slow", "type": "x"}}')
+    assert status == 429
+    assert msgspec.json.decode(body) == {
+        "type": "error",
+        "error": {"type": "rate_limit_error", "message": "slow"},
+    }
+    status, body = answer_from_openai(413, b"too big")
+    assert status == 413 and msgspec.json.decode(body)["error"]["type"] == "request_too_large"
+    # A 200 that is no completion is the provider's fault, not an empty message.
+    status, body = answer_from_openai(200, b"<html>")
+    assert status == 502 and msgspec.json.decode(body)["type"] == "error"
+
+
+def test_prompt_text_for_the_token_estimate() -> None:
+    body = {
+        "system": [{"type": "text", "text": "sys"}],
+        "messages": [
+            {"role": "user", "content": "q1"},
+            {
+                "role": "assistant",
+                "content": [{"type": "text", "text": "a1"}, {"type": "tool_use", "input": {}}],
+            },
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "content": [{"type": "text", "text": "r1"}]}],
+            },
+            "not a message",
+        ],
+    }
+    assert prompt_text(body) == "sys\nq1\na1\nr1"
+    assert prompt_text({}) == ""
