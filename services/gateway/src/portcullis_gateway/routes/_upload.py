@@ -20,23 +20,32 @@ class Upload:
     generator aiohttp pulls from. Over the limit it stops; the failure is kept here,
     since aiohttp only reports that the body could not be sent."""
 
-    __slots__ = ("receive", "limit", "tap", "failure", "finished")
+    __slots__ = ("receive", "limit", "tap", "failure", "declared", "ended")
 
     def __init__(self, receive: Receive, limit: int, content_type: str) -> None:
         self.receive = receive
         self.limit = limit
         self.tap = BodyTap(content_type)
         self.failure: Exception | None = None
-        self.finished = False
+        self.declared: int | None = None
+        self.ended = False
+
+    @property
+    def finished(self) -> bool:
+        """All of the body has been read. With a declared length aiohttp stops pulling
+        once that many bytes are sent, so the empty last ASGI message may stay unread."""
+        return self.ended or (self.declared is not None and self.tap.size >= self.declared)
 
     async def open(self, declared: int | None) -> bytes | AsyncIterator[bytes]:
         if declared is not None and declared > self.limit:
             raise BodyTooLarge(
                 f"request body is {declared} bytes; this gateway accepts {self.limit}"
             )
+        self.declared = declared
         first, more = await self._next()
         if not more:
-            self.finished = True
+            self.ended = True
+        if self.finished:
             return first
         return self._rest(first)
 
@@ -58,7 +67,7 @@ class Upload:
                 if part:
                     yield part
                 if not more:
-                    self.finished = True
+                    self.ended = True
                     return
         except (BodyTooLarge, ClientGone) as exc:
             self.failure = exc
