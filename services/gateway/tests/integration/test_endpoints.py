@@ -350,6 +350,10 @@ def test_the_gateways_own_routes_still_win(gateway, mock):
     )
     assert chat.choices[0].message.content == "mock reply to: still here"
     assert httpx.get(f"{gateway.v1}/health", headers=headers).json()["status"] == "success"
+    for path in ("messages", "messages/count_tokens"):  # routes/messages.py, Anthropic-shaped
+        response = httpx.get(f"{gateway.v1}/{path}", headers=headers)
+        assert response.status_code == 405, path
+        assert response.json()["type"] == "error"
     log = httpx.get(f"{gateway.v1}/logs/some-id", headers=headers)
     assert log.status_code == 503 and log.json()["error"]["code"] == "service_unavailable"
     graph = httpx.get(f"{gateway.v1}/analytics/graphs/requests", headers=headers)
