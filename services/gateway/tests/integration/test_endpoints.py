@@ -471,6 +471,39 @@ def test_providers_with_request_dependent_urls_need_a_custom_host(gateway, provi
     assert error["code"] == "custom_host_required" and "x-portkey-custom-host" in error["message"]
 
 
+async def test_routed_config_falls_back_on_a_json_endpoint(gateway, mock, events):
+    """The engine takes a pass-through JSON POST as it takes chat: here /v1/rerank, which
+    the Cohere adapter serves, falls back from a failing target to a working one."""
+    config = {
+        "strategy": {"mode": "fallback"},
+        "targets": [
+            {
+                "provider": "cohere",
+                "api_key": "co-1",
+                "custom_host": f"{mock.url}/mock/status=500/v2",
+            },
+            {"provider": "cohere", "api_key": "co-2", "custom_host": f"{mock.url}/v2"},
+        ],
+    }
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.post(
+            f"{gateway.v1}/rerank",
+            json={"model": "rerank-v3.5", "query": "red fox", "documents": ["a dog", "a red fox"]},
+            headers={"x-portkey-config": json.dumps(config)},
+        )
+    assert response.status_code == 200
+    assert response.json()["results"][0] == {"index": 1, "relevance_score": 1.0}
+    assert response.headers["x-portkey-last-used-option-index"] == "config.targets[1]"
+    calls = [(r["path"], r["headers"]["authorization"]) for r in mock.requests()[-2:]]
+    assert calls == [("/mock/status=500/v2/rerank", "Bearer co-1"), ("/v2/rerank", "Bearer co-2")]
+    logged, _ = await events.log(gateway, response.headers["x-portkey-request-id"])
+    assert [(a.path, a.status) for a in logged.attempts] == [
+        ("config.targets[0]", 500),
+        ("config.targets[1]", 200),
+    ]
+    assert logged.kind == "rerank" and logged.rescued
+
+
 def test_routed_config_on_multipart_or_get_is_a_clear_400(gateway, mock):
     mock.clear()
     config = {"strategy": {"mode": "fallback"}, "targets": [{"custom_host": mock.v1}] * 2}
