@@ -254,10 +254,13 @@ class RouteRun:
             raise InvalidRequest(f"provider {target.provider!r} does not serve /v1{self.suffix}")
         circuit = leaf.settings.circuit
         circuit_id = None
+        ticket: str | None = ""
         if circuit is not None:
             credential = target.credential[1] if target.credential else None
             circuit_id = circuit_key(target.provider, target.base_url, credential)
-            if await self.rt.circuits.is_open(circuit_id):
+            # A half-open circuit admits one probe across replicas; its ticket says so.
+            ticket = await self.rt.circuits.admit(circuit_id, target.timeout_s)
+            if ticket is None:
                 return self.skipped(leaf, target)
         params = None
         override = leaf.settings.override_params
@@ -276,7 +279,7 @@ class RouteRun:
             if circuit_id is not None:
                 assert circuit is not None
                 failed = counts_as_failure(outcome.status, outcome.error is not None, circuit)
-                self.rt.circuits.record(circuit_id, circuit, failed)
+                self.rt.circuits.record(circuit_id, circuit, failed, ticket)
             if is_success(outcome.status) or not should_retry(outcome.status, retry, retries):
                 return outcome
             assert retry is not None

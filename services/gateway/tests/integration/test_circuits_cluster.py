@@ -1,0 +1,157 @@
+"""Circuit breakers on a Valkey Cluster of three masters: the scripts run (each one's
+keys share a slot), the poller reads circuits spread over every node, and a half-open
+circuit admits one probe across two replicas."""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from portcullis_gateway.adapters.circuits import Circuits, redis_keys
+from portcullis_gateway.routing.config import CircuitSpec
+from portcullis_stack.servers import ManagedProcess, free_port, tcp_ready, valkey_argv
+from redis.asyncio.cluster import RedisCluster
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
+
+MASTERS = 3
+
+
+def start_cluster(base: Path) -> list[ManagedProcess]:
+    """Three empty masters, each given a third of the slots, then introduced to each
+    other; ready once every node sees all slots served (a few seconds of gossip)."""
+    ports = [free_port() for _ in range(MASTERS)]
+    # Free ports may lie above 55535, where the default bus port (+10000) cannot.
+    bus_ports = [free_port() for _ in range(MASTERS)]
+    nodes = []
+    for port, bus_port in zip(ports, bus_ports, strict=True):
+        data = base / str(port)
+        argv = valkey_argv(port, data) + [
+            "--cluster-enabled", "yes",
+            "--cluster-port", str(bus_port),
+            "--cluster-config-file", str(data / "nodes.conf"),
+            "--appendonly", "no",
+        ]  # fmt: skip
+        data.mkdir(parents=True)
+        nodes.append(
+            ManagedProcess(
+                name=f"valkey-cluster-{port}",
+                argv=argv,
+                ready=tcp_ready(port),
+                log_path=base / f"valkey-{port}.log",
+            ).start()
+        )
+    clients = [redis.Redis(port=port) for port in ports]
+    try:
+        share = REDIS_CLUSTER_HASH_SLOTS // MASTERS
+        for i, client in enumerate(clients):
+            last = REDIS_CLUSTER_HASH_SLOTS - 1 if i == MASTERS - 1 else (i + 1) * share - 1
+            client.execute_command("CLUSTER ADDSLOTSRANGE", i * share, last)
+        for client in clients[1:]:
+            client.execute_command("CLUSTER MEET", "127.0.0.1", ports[0], bus_ports[0])
+        deadline = time.monotonic() + 20
+        while not all(
+            client.execute_command("CLUSTER INFO")["cluster_state"] == "ok" for client in clients
+        ):
+            assert time.monotonic() < deadline, "the cluster never reached cluster_state:ok"
+            time.sleep(0.05)
+    finally:
+        for client in clients:
+            client.close()
+    return nodes
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory) -> Iterator[list[int]]:
+    nodes = start_cluster(tmp_path_factory.mktemp("valkey-cluster"))
+    yield [int(node.argv[node.argv.index("--port") + 1]) for node in nodes]
+    for node in nodes:
+        node.stop()
+
+
+@pytest.fixture
+async def replicas(cluster):
+    """Two gateway replicas' breakers, each with its own cluster client."""
+    clients = [RedisCluster(host="127.0.0.1", port=port) for port in cluster[:2]]
+    for client in clients:
+        # As a gateway would at start: redis-py 8.1's async cluster client, left to
+        # discover the cluster on its first commands, fails one of many concurrent ones.
+        await client.initialize()
+    breakers = [Circuits(client, refresh_s=0.05) for client in clients]
+    for breaker in breakers:
+        breaker.start()
+    yield breakers
+    for breaker, client in zip(breakers, clients, strict=True):
+        await breaker.close()
+        await client.aclose()
+
+
+async def recorded(circuits: Circuits) -> None:
+    await asyncio.wait_for(asyncio.gather(*circuits._tasks), timeout=5)
+
+
+async def wait_for(check, timeout_s: float = 8.0, step_s: float = 0.05):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not await check():
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(step_s)
+
+
+def keys_on_every_node(count_per_node: int) -> list[str]:
+    """Circuit keys whose slots fall in each master's third of the slot space."""
+    share = REDIS_CLUSTER_HASH_SLOTS // MASTERS
+    wanted = dict.fromkeys(range(MASTERS), count_per_node)
+    keys = []
+    while any(wanted.values()):
+        key = uuid.uuid4().hex
+        node = min(key_slot(redis_keys(key)[0].encode()) // share, MASTERS - 1)
+        if wanted[node]:
+            wanted[node] -= 1
+            keys.append(key)
+    return keys
+
+
+async def test_circuits_on_every_node_open_and_reach_the_other_replica(replicas):
+    first, second = replicas
+    spec = CircuitSpec(failure_threshold=1, minimum_requests=1, cooldown_interval=60_000)
+    keys = keys_on_every_node(2)
+    closed = uuid.uuid4().hex
+    for key in [*keys, closed]:
+        assert await second.admit(key) == ""  # seen, and cached, as closed
+    for key in keys:
+        first.record(key, spec, failed=True)
+    await recorded(first)
+    assert all([await first.admit(key) is None for key in keys])
+
+    async def second_sees_them():
+        # Cached as closed, they are only seen open once the poller's read, which spans
+        # every node (a plain MGET would be refused), brings them in.
+        return all([await second.admit(key) is None for key in keys])
+
+    await wait_for(second_sees_them)
+    assert await second.admit(closed) == ""
+
+
+async def test_half_open_admits_one_probe_across_replicas_on_a_cluster(replicas):
+    first, second = replicas
+    spec = CircuitSpec(failure_threshold=1, minimum_requests=1, cooldown_interval=1000)
+    key = uuid.uuid4().hex
+    first.record(key, spec, failed=True)
+    await recorded(first)
+    until = int(await first.client.get(redis_keys(key)[1]))
+    await asyncio.sleep(max(0.0, until / 1000 - time.time()) + 0.05)
+    tickets = await asyncio.gather(*(breaker.admit(key) for breaker in replicas for _ in range(20)))
+    probes = [t for t in tickets if t]
+    assert len(probes) == 1 and tickets.count(None) == 39
+    prober = replicas[tickets.index(probes[0]) // 20]
+    prober.record(key, spec, failed=False, ticket=probes[0])
+    await recorded(prober)
+    assert not await first.client.exists(*redis_keys(key))
+
+    async def second_calls_it_again():
+        return await second.admit(key) == ""
+
+    await wait_for(second_calls_it_again)
