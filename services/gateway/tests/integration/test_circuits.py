@@ -356,3 +356,34 @@ async def test_a_failed_probe_reopens_the_circuit_on_every_gateway(two_gateways,
         await client.aclose()
     await post_all(two_gateways, config, 5)
     assert calls() == 2  # reopened: neither gateway calls it during the new cooldown
+
+
+async def test_retries_stop_once_the_failures_open_the_circuit(gateway, mock, events):
+    failing = f"{mock.url}/mock/status=503,key={uuid.uuid4().hex}/v1"
+    config = {
+        "strategy": {
+            "mode": "fallback",
+            "cb_config": {"failure_threshold": 1, "minimum_requests": 1},
+        },
+        "targets": [
+            # retry would call it 4 times; the first failure opens the circuit.
+            {"custom_host": failing, "api_key": f"sk-{uuid.uuid4().hex}", "retry": {"attempts": 3}},
+            {"custom_host": mock.v1},
+        ],
+    }
+    mock.clear()
+    async with httpx.AsyncClient(timeout=20) as http:
+        response = await http.post(
+            f"{gateway.v1}/chat/completions",
+            json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+            headers={"x-portkey-config": json.dumps(config)},
+        )
+    assert response.status_code == 200
+    assert response.headers["x-portkey-last-used-option-index"] == "config.targets[1]"
+    calls = [r["path"] for r in mock.requests() if r["path"].startswith("/mock/")]
+    assert len(calls) == 1  # no retry went to a target whose circuit had opened
+    logged, _ = await events.log(gateway, response.headers["x-portkey-request-id"])
+    assert [(a.path, a.status) for a in logged.attempts] == [
+        ("config.targets[0]", 503),
+        ("config.targets[1]", 200),
+    ]

@@ -439,24 +439,40 @@ def test_a_redirect_goes_back_to_the_caller_not_followed(gateway, mock):
             self.send_header("content-length", "0")
             self.end_headers()
 
+        def do_POST(self):  # noqa: N802 — http.server's spelling
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            self.do_GET()
+
         def log_message(self, *args):
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    host = f"http://127.0.0.1:{server.server_port}/v1"
+    chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    routed = {"strategy": {"mode": "fallback"}, "targets": [{"custom_host": host}]}
+    key = {"authorization": "Bearer sk-not-for-elsewhere"}
     try:
         mock.clear()
-        response = httpx.get(
-            f"{gateway.v1}/files",
-            headers={
-                "x-portkey-custom-host": f"http://127.0.0.1:{server.server_port}/v1",
-                "authorization": "Bearer sk-not-for-elsewhere",
-            },
-        )
+        responses = [
+            httpx.get(f"{gateway.v1}/files", headers={"x-portkey-custom-host": host, **key}),
+            # The chat path (single call and routing engine) does not follow them either.
+            httpx.post(
+                f"{gateway.v1}/chat/completions",
+                json=chat,
+                headers={"x-portkey-custom-host": host, **key},
+            ),
+            httpx.post(
+                f"{gateway.v1}/chat/completions",
+                json=chat,
+                headers={"x-portkey-config": json.dumps(routed), **key},
+            ),
+        ]
     finally:
         server.shutdown()
-    assert response.status_code == 307
-    assert response.headers["location"] == f"{mock.v1}/models"
+    for response in responses:
+        assert response.status_code == 307
+        assert response.headers["location"] == f"{mock.v1}/models"
     assert mock.requests() == []  # the key did not follow the redirect
 
 
@@ -502,6 +518,23 @@ async def test_routed_config_falls_back_on_a_json_endpoint(gateway, mock, events
         ("config.targets[1]", 200),
     ]
     assert logged.kind == "rerank" and logged.rescued
+
+
+async def test_routed_config_falls_back_on_an_openai_json_endpoint(gateway, mock, events):
+    config = {
+        "strategy": {"mode": "fallback"},
+        "targets": [{"custom_host": knobbed(mock, "status=500")}, {"custom_host": mock.v1}],
+    }
+    client = gateway.client(api_key="k", **{"x-portkey-config": json.dumps(config)})
+    raw = client.images.with_raw_response.generate(model="dall-e-3", prompt="a fox")
+    assert raw.parse().data[0].revised_prompt == "mock image of: a fox"
+    assert raw.headers["x-portkey-last-used-option-index"] == "config.targets[1]"
+    logged, _ = await events.log(gateway, raw.headers["x-portkey-request-id"])
+    assert [(a.path, a.status) for a in logged.attempts] == [
+        ("config.targets[0]", 500),
+        ("config.targets[1]", 200),
+    ]
+    assert logged.kind == "images.generations" and logged.rescued
 
 
 def test_routed_config_on_multipart_or_get_is_a_clear_400(gateway, mock):

@@ -241,3 +241,17 @@ def test_a_corrupt_stream_ends_with_a_readable_error() -> None:
     sent = translator.feed(b"\x00\x00\x00\x20" + b"\xff" * 40)
     assert translator.ended and b"could not read" in sent
     assert translator.feed(b"more") == b"" and translator.finish() == b""
+
+
+def test_which_endpoints_a_provider_serves() -> None:
+    from portcullis_gateway.domain.translation import serves
+
+    # OpenAI's wire format: listed inference endpoints, and anything beyond inference
+    # passes through for the provider to judge.
+    assert serves(PROVIDERS["openai"], "/embeddings")
+    assert serves(PROVIDERS["groq"], "/images/generations")
+    assert not serves(PROVIDERS["groq"], "/embeddings")  # known not to be served
+    # A native format serves only what its adapter translates.
+    assert serves(PROVIDERS["cohere"], "/rerank")
+    assert not serves(PROVIDERS["anthropic"], "/embeddings")
+    assert not serves(PROVIDERS["anthropic"], "/images/generations")

@@ -23,6 +23,7 @@ from yarl import URL
 from portcullis_gateway.domain.errors import InvalidRequest, UpstreamUnreachable
 from portcullis_gateway.domain.resolution import Target
 from portcullis_gateway.providers import (
+    OPENAI_ROUTES,
     AdapterError,
     ProviderAdapter,
     ProviderOptions,
@@ -99,6 +100,13 @@ class Prepared:
 
 def speaks_openai(spec: ProviderSpec) -> bool:
     return spec.adapter is None or type(spec.adapter) is OpenAICompatAdapter
+
+
+def serves(spec: ProviderSpec, endpoint: str) -> bool:
+    """Whether a call to ``endpoint`` can be made: an endpoint the provider lists, or,
+    for OpenAI's wire format, any endpoint beyond the inference ones (images, files,
+    the Responses API, ...), which passes through for the provider to judge."""
+    return endpoint in spec.routes or (speaks_openai(spec) and endpoint not in OPENAI_ROUTES)
 
 
 def provider_options(

@@ -262,6 +262,7 @@ async def call_upstream(
         resp = await session.post(
             prepared.request_url,
             data=prepared.body,
+            allow_redirects=False,
             headers=prepared.headers,
             timeout=rt.upstream.timeout_for(target.timeout_s),
         )

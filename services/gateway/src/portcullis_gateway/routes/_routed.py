@@ -28,7 +28,7 @@ from portcullis_gateway.domain.errors import (
 )
 from portcullis_gateway.domain.exchange import Exchange
 from portcullis_gateway.domain.resolution import Inbound, Routed, Target, bind_leaf
-from portcullis_gateway.domain.translation import Prepared, StreamTranslator
+from portcullis_gateway.domain.translation import Prepared, StreamTranslator, serves
 from portcullis_gateway.routes._relay import (
     is_stream_answer,
     mark_client_gone,
@@ -250,7 +250,7 @@ class RouteRun:
             self.rt.providers,
             self.routed.header_timeout_s,
         )
-        if self.suffix not in self.rt.providers[target.provider].routes:
+        if not serves(self.rt.providers[target.provider], self.suffix):
             raise InvalidRequest(f"provider {target.provider!r} does not serve /v1{self.suffix}")
         circuit = leaf.settings.circuit
         circuit_id = None
@@ -293,6 +293,12 @@ class RouteRun:
                 return outcome
             outcome.discard()
             await self.pause(delay)
+            if circuit_id is not None:
+                # The failures may have opened the circuit (or a probe just failed): an
+                # open circuit is not called, by a retry either.
+                ticket = await self.rt.circuits.admit(circuit_id, target.timeout_s)
+                if ticket is None:
+                    return outcome
             retries += 1
             ex.retries_total += 1
 
@@ -337,6 +343,7 @@ class RouteRun:
             resp = await session.post(
                 prepared.request_url,
                 data=prepared.body,
+                allow_redirects=False,
                 headers=prepared.headers,
                 timeout=self.rt.upstream.timeout_for(target.timeout_s),
             )

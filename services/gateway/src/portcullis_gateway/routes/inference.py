@@ -32,6 +32,7 @@ from portcullis_gateway.domain.resolution import (
     resolve_target,
     scan_headers,
 )
+from portcullis_gateway.domain.translation import serves
 from portcullis_gateway.routes._relay import call_upstream, portkey_headers, send_error
 from portcullis_gateway.routes._routed import call_routed
 from portcullis_gateway.runtime import Runtime
@@ -140,7 +141,7 @@ async def handle_inference(
             query = scope.get("query_string")
             await call_routed(rt, ex, inbound, target, body, suffix, query, receive, send, t0)
             return
-        if suffix not in rt.providers[target.provider].routes:
+        if not serves(rt.providers[target.provider], suffix):
             raise InvalidRequest(f"provider {target.provider!r} does not serve {scope['path']}")
         query = scope.get("query_string")
         query_text = query.decode("latin-1") if query else ""
