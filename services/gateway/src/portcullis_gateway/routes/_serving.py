@@ -1,7 +1,7 @@
 """The frame a request-path handler runs in: its ``Exchange`` and server span, the
 mapping of whatever ends it (a gateway error, a caller who left, a bug) to an answer,
 and the hand-off of the record to the event pipeline after the last byte, without an
-await. ``inference`` has its own copy of this frame on the hot path."""
+await. Every request-path handler (inference, pass-through, messages) runs in it."""
 
 from __future__ import annotations
 
@@ -18,12 +18,15 @@ from portcullis_gateway.domain.errors import GatewayError
 from portcullis_gateway.domain.exchange import Exchange
 from portcullis_gateway.domain.resolution import Inbound, scan_headers
 from portcullis_gateway.routes._relay import send_error
-from portcullis_gateway.routes.inference import ClientGone
 from portcullis_gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 Work = Callable[[Exchange, Inbound, float], Awaitable[None]]
+
+
+class ClientGone(Exception):
+    """The caller disconnected before the request body arrived."""
 
 
 class InternalError(GatewayError):

@@ -11,7 +11,7 @@ from litestar.types import Receive
 from portcullis_gateway.domain.body_log import BodyTap
 from portcullis_gateway.domain.errors import BodyTooLarge
 from portcullis_gateway.domain.exchange import Exchange
-from portcullis_gateway.routes.inference import ClientGone
+from portcullis_gateway.routes._serving import ClientGone
 
 
 class Upload:
