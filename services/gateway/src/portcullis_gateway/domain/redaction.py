@@ -3,6 +3,7 @@ config masked, credentials inside a custom host URL stripped."""
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
@@ -55,6 +56,8 @@ def _mask(value: object) -> object:
     return value
 
 
+# Apps send the same config and custom host on every request: masked once per value.
+@functools.lru_cache(maxsize=512)
 def redact_config(value: str) -> str:
     text = value.strip()
     if not text.startswith(("{", "[")):
@@ -67,6 +70,7 @@ def redact_config(value: str) -> str:
     return _encode(_mask(parsed)).decode()
 
 
+@functools.lru_cache(maxsize=512)
 def strip_userinfo(url: str) -> str:
     try:
         parts = urlsplit(url)

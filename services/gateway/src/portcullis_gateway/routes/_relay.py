@@ -250,7 +250,11 @@ async def call_upstream(
     suffix: str,
     query: str,
     t0: float,
-) -> None:
+    hold_failures: bool = False,
+) -> Held | None:
+    """Call the target and answer the caller. With ``hold_failures`` (the routing
+    engine's first try), a failed whole answer is returned instead of sent, so the
+    engine can still fall back; a stream commits on its answer's headers."""
     prepared = await prepare_call(rt, target, suffix, body, inbound, query, ex.stream)
     url = prepared.url
     ex.provider_url = url.split("?", 1)[0]
@@ -268,7 +272,10 @@ async def call_upstream(
         )
     except (aiohttp.ClientError, TimeoutError) as exc:
         ex.upstream_ms = (perf_counter() - sent_at) * 1000
-        raise map_failure(exc, url, target.timeout_s) from None
+        error = map_failure(exc, url, target.timeout_s)
+        if hold_failures:
+            return Held(prepared, sent_at, error.status, error=error)
+        raise error from None
     now = perf_counter()
     ex.first_byte_ms = (now - t0) * 1000
     # Time to response headers so far; a stream adds its body time as it relays.
@@ -288,14 +295,19 @@ async def call_upstream(
             await relay_stream(
                 ex, resp, receive, send, out, t0, sent_at, url, translator=translator
             )
-            return
+            return None
         try:
             payload = await resp.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise map_failure(exc, url, target.timeout_s) from None
+            error = map_failure(exc, url, target.timeout_s)
+            if hold_failures:
+                return Held(prepared, sent_at, error.status, error=error)
+            raise error from None
         finally:
             ex.upstream_ms = (perf_counter() - sent_at) * 1000
         status, payload, content_type = read_answer(ex, prepared, status, payload, content_type)
+        if hold_failures and not 200 <= status < 300:
+            return Held(prepared, sent_at, status, payload, out, content_type)
         out.append((b"content-type", content_type.encode("latin-1") if content_type else _JSON))
         out.append((b"content-length", str(len(payload)).encode()))
         out.extend(portkey_headers(ex))
@@ -307,8 +319,33 @@ async def call_upstream(
             await send({"type": _BODY, "body": payload})
         except Exception:  # noqa: BLE001 — servers raise their own OSError kin
             mark_client_gone(ex, "client disconnected before the answer was sent")
+        return None
     finally:
         resp.release()
+
+
+class Held:
+    """A failed answer ``call_upstream`` did not send: the routing engine's to judge."""
+
+    __slots__ = ("prepared", "sent_at", "status", "payload", "headers", "content_type", "error")
+
+    def __init__(
+        self,
+        prepared: Prepared,
+        sent_at: float,
+        status: int,
+        payload: bytes = b"",
+        headers: list[tuple[bytes, bytes]] | None = None,
+        content_type: str = "",
+        error: GatewayError | None = None,
+    ) -> None:
+        self.prepared = prepared
+        self.sent_at = sent_at
+        self.status = status
+        self.payload = payload
+        self.headers = headers or []
+        self.content_type = content_type
+        self.error = error
 
 
 def read_answer(

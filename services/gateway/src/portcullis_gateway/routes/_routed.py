@@ -30,6 +30,8 @@ from portcullis_gateway.domain.exchange import Exchange
 from portcullis_gateway.domain.resolution import Inbound, Routed, Target, bind_leaf
 from portcullis_gateway.domain.translation import Prepared, StreamTranslator, serves
 from portcullis_gateway.routes._relay import (
+    Held,
+    call_upstream,
     is_stream_answer,
     mark_client_gone,
     passthrough,
@@ -141,9 +143,11 @@ class RouteRun:
         query: bytes | None,
         t0: float,
         receive: Receive,
+        send: Send,
     ) -> None:
         self.rt = rt
         self.receive = receive
+        self.send = send
         # Watches for the caller leaving; started only at the first retry or fallback,
         # so a request whose first target answers pays nothing for it.
         self.gone: asyncio.Future | None = None
@@ -301,6 +305,64 @@ class RouteRun:
                     return outcome
             retries += 1
             ex.retries_total += 1
+
+    async def first_try(self, leaf: Leaf) -> Outcome | None:
+        """The target a config tries first, called the way a single target is
+        (``call_upstream``), for the common case where it answers: then it has answered
+        the caller and this returns None. A failure is not sent but returned, recorded
+        as the walk records a call, for the walk to go on from."""
+        ex = self.ex
+        target = bind_leaf(
+            leaf,
+            self.inbound.portkey,
+            self.inbound.authorization,
+            self.rt.policy,
+            self.rt.providers,
+            self.routed.header_timeout_s,
+        )
+        if not serves(self.rt.providers[target.provider], self.suffix):
+            raise InvalidRequest(f"provider {target.provider!r} does not serve /v1{self.suffix}")
+        ex.provider = target.provider
+        ex.prices_id = target.prices_id
+        ex.option_index = leaf.path
+        held = await call_upstream(
+            self.rt,
+            ex,
+            target,
+            self.inbound,
+            self.body,
+            self.receive,
+            self.send,
+            self.suffix,
+            self.query,
+            self.t0,
+            hold_failures=True,
+        )
+        if held is None:
+            self.attempts.clear()  # one call: no tree, as on the single-call path
+            return None
+        return self.held_outcome(leaf, target, held)
+
+    def held_outcome(self, leaf: Leaf, target: Target, held: Held) -> Outcome:
+        outcome = Outcome(leaf, target, held.prepared.url, held.sent_at, held.prepared)
+        outcome.status = held.status
+        outcome.error = held.error
+        outcome.payload = held.payload
+        outcome.headers = held.headers
+        outcome.content_type = held.content_type
+        latency = self.ex.upstream_ms or 0.0
+        self.upstream_ms += latency
+        self.attempts.append(
+            Attempt(
+                path=leaf.path,
+                provider=target.provider,
+                status=outcome.status,
+                latency_ms=round(latency, 3),
+                retry=0,
+                error=_attempt_error(outcome),
+            )
+        )
+        return outcome
 
     def check_caller(self) -> None:
         if self.gone is None:
@@ -481,21 +543,27 @@ async def call_routed(
     send: Send,
     t0: float,
 ) -> None:
-    run = RouteRun(rt, ex, inbound, routed, body, suffix, query, t0, receive)
+    run = RouteRun(rt, ex, inbound, routed, body, suffix, query, t0, receive, send)
     root = routed.root
     try:
         first = root.first_leaf if isinstance(root, Group) else None
         outcome = None
         if first is not None:
-            # The common case costs one call and no walk: the target every request tries
-            # first is known from the config alone. Only if it fails does the walk run,
-            # reusing this outcome when it reaches that target.
-            outcome = await run.leaf(first)
-            if not is_success(outcome.status):
-                run.tried, run.tried_outcome = first, outcome
-                outcome = None
-            elif len(run.attempts) == 1:
-                run.attempts.clear()  # one call: no tree, as on the single-call path
+            # The common case costs what a single call costs: the target every request
+            # tries first is known from the config alone. Only a failure starts the
+            # walk, which reuses this outcome when it reaches that target.
+            if _plain(first) and not ex.stream:
+                tried = await run.first_try(first)
+                if tried is None:
+                    return  # answered
+            else:
+                tried = await run.leaf(first)
+                if is_success(tried.status):
+                    if len(run.attempts) == 1:
+                        run.attempts.clear()  # one call: no tree, as on a single call
+                    outcome = tried
+            if outcome is None:
+                run.tried, run.tried_outcome = first, tried
         if outcome is None:
             outcome = await run.run(root)
     except GatewayError:
@@ -509,3 +577,14 @@ async def call_routed(
     finally:
         run.stop_watching()
     await run.answer(outcome, receive, send)
+
+
+def _plain(leaf: Leaf) -> bool:
+    """A target called exactly as a single target is: no circuit to consult, no retries,
+    no parameters to override."""
+    settings = leaf.settings
+    return (
+        settings.circuit is None
+        and settings.override_params is None
+        and (settings.retry is None or settings.retry.attempts == 0)
+    )
