@@ -37,6 +37,16 @@ class BenchStack:
                 return proc.proc.pid
         return None
 
+    def pause_workers(self) -> None:
+        for proc in self.processes:
+            if proc.name in WORKERS:
+                proc.stop(timeout=25)
+
+    def resume_workers(self) -> None:
+        for proc in self.processes:
+            if proc.name in WORKERS:
+                proc.start(120)
+
     def stop(self) -> None:
         for proc in reversed(self.processes):
             proc.stop(timeout=25)
