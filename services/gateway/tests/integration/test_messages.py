@@ -35,6 +35,17 @@ WIRE_FORMATS = {
     ),
     "cohere": ("command-r-plus", "/v2", {}),
     "ollama": ("llama3.2", "", {}),
+    # Claude on Vertex: the Anthropic SDK's request, through OpenAI's shape, to rawPredict.
+    "vertex-ai": (
+        "claude-sonnet-4-5@20250929",
+        "/v1",
+        {"x-portkey-vertex-project-id": "proj", "x-portkey-vertex-region": "us-east5"},
+    ),
+    "azure-openai": (
+        "gpt-4o-mini",
+        "",
+        {"x-portkey-azure-resource-name": "res", "x-portkey-azure-deployment-id": "dep-1"},
+    ),
 }
 TRANSLATED = [name for name in WIRE_FORMATS if name != "anthropic"]
 # The mock's route for a chat call in each translated format.
@@ -44,6 +55,8 @@ UPSTREAM_PATHS = {
     "bedrock": "/model/anthropic.claude-3-haiku-20240307-v1:0/converse",
     "cohere": "/v2/chat",
     "ollama": "/api/chat",
+    "vertex-ai": "/v1/projects/proj/locations/us-east5/publishers/anthropic/models/",
+    "azure-openai": "/openai/deployments/dep-1/chat/completions",
 }
 
 

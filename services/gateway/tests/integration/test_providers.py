@@ -379,3 +379,34 @@ async def test_routing_falls_back_across_wire_formats(gateway, mock, events, str
     ]
     # The failed attempt's error is the OpenAI-shaped form of Anthropic's own error.
     assert logged.attempts[0].error["message"]
+
+
+async def test_rerank_to_cohere_goes_through_its_adapter(gateway, mock, events):
+    mock.clear()
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.post(
+            f"{gateway.v1}/rerank",
+            json={
+                "model": "rerank-v3.5",
+                "query": "red fox",
+                "documents": ["a dog", {"text": "a red fox"}],
+                "return_documents": True,
+            },
+            headers={
+                "x-portkey-provider": "cohere",
+                "x-portkey-custom-host": mock.url + "/v2",
+                "authorization": "Bearer co-key",
+            },
+        )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["object"] == "list" and answer["model"] == "rerank-v3.5"
+    assert answer["results"][0] == {"index": 1, "relevance_score": 1.0}
+    [seen] = mock.requests()
+    assert seen["path"] == "/v2/rerank"
+    # Cohere's own body: documents as strings, the field it does not take dropped.
+    assert seen["body"]["documents"] == ["a dog", "a red fox"]
+    assert "return_documents" not in seen["body"]
+    logged, _ = await events.log(gateway, response.headers["x-portkey-request-id"])
+    assert logged.kind == "rerank" and logged.provider == "cohere"
+    assert "dropped unsupported parameter return_documents" in logged.notes

@@ -1,4 +1,4 @@
-"""The hot path: POST /v1/chat/completions, /v1/completions and /v1/embeddings.
+"""The hot path: POST /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/rerank.
 
 Raw ASGI handlers (mounted as Litestar ``asgi`` routes) so a request costs one header
 scan, one partial JSON peek and one pooled upstream call: bodies pass through as bytes,
@@ -33,6 +33,9 @@ ROUTES = {
     "/v1/chat/completions": "chat",
     "/v1/completions": "completion",
     "/v1/embeddings": "embeddings",
+    # A JSON POST like the others; Cohere's adapter translates it, OpenAI-format
+    # providers (Jina, Voyage, a custom host) take it as it is.
+    "/v1/rerank": "rerank",
 }
 
 
