@@ -83,10 +83,12 @@ async def test_cohere_on_bedrock_embeds_a_list(gateway, mock, events):
     assert [d.index for d in answer.data] == [0, 1]
     for item, vector in zip(answer.data, expected, strict=True):
         assert item.embedding == pytest.approx(vector, abs=1e-6)
-    # Cohere's count is only in a response header: estimated from the texts (2 + 3).
-    assert answer.usage.prompt_tokens == 5
+    # Cohere's count is only in Bedrock's X-Amzn-Bedrock-Input-Token-Count header (the
+    # mock counts words: 1 + 2), not the body; it wins over the adapter's estimate (5).
+    assert answer.usage.prompt_tokens == 3
     logged, _ = await events.log(gateway, raw.headers["x-portkey-request-id"])
-    assert logged.provider == "bedrock" and logged.usage.prompt_tokens == 5
+    assert logged.provider == "bedrock" and logged.usage.prompt_tokens == 3
+    assert not logged.usage.estimated
 
 
 def test_cohere_gets_its_default_input_type(gateway, mock):

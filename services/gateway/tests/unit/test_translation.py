@@ -255,3 +255,22 @@ def test_which_endpoints_a_provider_serves() -> None:
     assert serves(PROVIDERS["cohere"], "/rerank")
     assert not serves(PROVIDERS["anthropic"], "/embeddings")
     assert not serves(PROVIDERS["anthropic"], "/images/generations")
+
+
+def test_a_token_count_in_a_response_header_replaces_the_adapters_guess() -> None:
+    request = {"model": "cohere.embed-english-v3", "input": ["hello", "good morning"]}
+    call = prepare(
+        PROVIDERS["bedrock"],
+        target("bedrock", "http://mock"),
+        "/embeddings",
+        msgspec.json.encode(request),
+        [],
+        "",
+        False,
+        provider_options({}, None, "k"),
+    )
+    answer = msgspec.json.encode({"embeddings": [[0.1], [0.2]], "texts": request["input"]})
+    _, guessed = translate_answer(call, 200, answer, {})
+    assert msgspec.json.decode(guessed)["usage"]["prompt_tokens"] == 5  # 4 chars a token
+    _, counted = translate_answer(call, 200, answer, {"x-amzn-bedrock-input-token-count": "3"})
+    assert msgspec.json.decode(counted)["usage"] == {"prompt_tokens": 3, "total_tokens": 3}

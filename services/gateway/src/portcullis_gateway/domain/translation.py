@@ -215,9 +215,12 @@ def _provider_json(payload: bytes) -> Any:
         return payload.decode("utf-8", "replace")
 
 
-def translate_answer(prepared: Prepared, status: int, payload: bytes) -> tuple[int, bytes]:
+def translate_answer(
+    prepared: Prepared, status: int, payload: bytes, headers: Mapping[str, str] | None = None
+) -> tuple[int, bytes]:
     """A provider's whole (non-stream) answer as OpenAI's: same status for errors, with
-    the body in OpenAI's error shape. An answer the adapter cannot read is a 502."""
+    the body in OpenAI's error shape. An answer the adapter cannot read is a 502.
+    ``headers`` are the answer's, for a provider that reports its token count there."""
     adapter = prepared.adapter
     assert adapter is not None
     provider_body = _provider_json(payload)
@@ -236,7 +239,23 @@ def translate_answer(prepared: Prepared, status: int, payload: bytes) -> tuple[i
         # A 200 that is no answer: a blocked prompt is the caller's; the rest is ours.
         error = body["error"]
         status = 400 if error.get("type") == "invalid_request_error" else 502
+    elif headers is not None:
+        _input_tokens_from(adapter, headers, body)
     return status, _encode(body)
+
+
+def _input_tokens_from(adapter: ProviderAdapter, headers: Mapping[str, str], body: dict) -> None:
+    """The provider's own input token count, when it sends it as a header (Bedrock's
+    InvokeModel) rather than in the body, replaces what the adapter could only guess."""
+    name = getattr(adapter, "input_tokens_header", None)
+    count = headers.get(name) if name else None
+    usage = body.get("usage")
+    if count is None or not count.isdigit() or not isinstance(usage, dict):
+        return
+    prompt = int(count)
+    completion = usage.get("completion_tokens") or 0
+    usage["prompt_tokens"] = prompt
+    usage["total_tokens"] = prompt + completion
 
 
 class StreamTranslator:

@@ -26,8 +26,9 @@ from portcullis_gateway.providers.base import (
 # Cohere's retrieval default, as on Cohere's own API (providers/cohere.py).
 DEFAULT_INPUT_TYPE = "search_document"
 TITAN_V2_DIMENSIONS = (256, 512, 1024)
-# The adapter sees no response headers, so Cohere's token count (a header) is estimated
-# from the texts at OpenAI's average of four characters a token, as domain/usage does.
+# Cohere's token count is only in a response header, which the request path puts in
+# the usage (BedrockAdapter.input_tokens_header); this estimate from the texts, at
+# OpenAI's average of four characters a token, stands only if the header is missing.
 _CHARS_PER_TOKEN = 4
 
 

@@ -203,6 +203,8 @@ def tool_call(block: dict, position: int) -> dict:
 
 class BedrockAdapter:
     stream_framing = "aws-eventstream"
+    # InvokeModel (embeddings) reports the input token count in this header only.
+    input_tokens_header = "x-amzn-bedrock-input-token-count"
 
     def transform_request(
         self, openai_body: dict, endpoint: str, options: ProviderOptions

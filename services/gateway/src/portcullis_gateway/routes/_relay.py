@@ -5,6 +5,7 @@ while a copy is kept for the log. Part of the request path (see ``inference``)."
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import replace
 from time import perf_counter
 
@@ -305,7 +306,9 @@ async def call_upstream(
             raise error from None
         finally:
             ex.upstream_ms = (perf_counter() - sent_at) * 1000
-        status, payload, content_type = read_answer(ex, prepared, status, payload, content_type)
+        status, payload, content_type = read_answer(
+            ex, prepared, status, payload, content_type, resp.headers
+        )
         if hold_failures and not 200 <= status < 300:
             return Held(prepared, sent_at, status, payload, out, content_type)
         out.append((b"content-type", content_type.encode("latin-1") if content_type else _JSON))
@@ -349,12 +352,17 @@ class Held:
 
 
 def read_answer(
-    ex: Exchange, prepared: Prepared, status: int, payload: bytes, content_type: str
+    ex: Exchange,
+    prepared: Prepared,
+    status: int,
+    payload: bytes,
+    content_type: str,
+    headers: Mapping[str, str] | None = None,
 ) -> tuple[int, bytes, str]:
     """A whole answer as the caller gets it: OpenAI's bytes as they are, another wire
     format translated, a provider error made OpenAI-shaped."""
     if prepared.adapter is not None:
-        status, payload = translate_answer(prepared, status, payload)
+        status, payload = translate_answer(prepared, status, payload, headers)
         return status, payload, "application/json"
     if status >= 400:
         payload, _ = provider_error_body(ex.provider, status, payload)

@@ -457,7 +457,7 @@ class RouteRun:
         finally:
             resp.release()
         outcome.status, outcome.payload, outcome.content_type = read_answer(
-            self.ex, prepared, resp.status, payload, outcome.content_type
+            self.ex, prepared, resp.status, payload, outcome.content_type, resp.headers
         )
 
     async def answer(self, outcome: Outcome, receive: Receive, send: Send) -> None:
