@@ -22,10 +22,19 @@ MASTERS = 3
 def start_cluster(base: Path) -> list[ManagedProcess]:
     """Three empty masters, each given a third of the slots, then introduced to each
     other; ready once every node sees all slots served (a few seconds of gossip)."""
+    nodes: list[ManagedProcess] = []
+    try:
+        return _form_cluster(base, nodes)
+    except BaseException:
+        for node in nodes:  # a cluster that never formed leaves no server behind
+            node.stop()
+        raise
+
+
+def _form_cluster(base: Path, nodes: list[ManagedProcess]) -> list[ManagedProcess]:
     ports = [free_port() for _ in range(MASTERS)]
     # Free ports may lie above 55535, where the default bus port (+10000) cannot.
     bus_ports = [free_port() for _ in range(MASTERS)]
-    nodes = []
     for port, bus_port in zip(ports, bus_ports, strict=True):
         data = base / str(port)
         argv = valkey_argv(port, data) + [
@@ -35,14 +44,14 @@ def start_cluster(base: Path) -> list[ManagedProcess]:
             "--appendonly", "no",
         ]  # fmt: skip
         data.mkdir(parents=True)
-        nodes.append(
-            ManagedProcess(
-                name=f"valkey-cluster-{port}",
-                argv=argv,
-                ready=tcp_ready(port),
-                log_path=base / f"valkey-{port}.log",
-            ).start()
+        node = ManagedProcess(
+            name=f"valkey-cluster-{port}",
+            argv=argv,
+            ready=tcp_ready(port),
+            log_path=base / f"valkey-{port}.log",
         )
+        nodes.append(node)  # before start: one that never gets ready is stopped too
+        node.start()
     clients = [redis.Redis(port=port) for port in ports]
     try:
         share = REDIS_CLUSTER_HASH_SLOTS // MASTERS
