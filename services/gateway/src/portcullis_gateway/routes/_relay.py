@@ -311,20 +311,33 @@ async def call_upstream(
         )
         if hold_failures and not 200 <= status < 300:
             return Held(prepared, sent_at, status, payload, out, content_type)
-        out.append((b"content-type", content_type.encode("latin-1") if content_type else _JSON))
-        out.append((b"content-length", str(len(payload)).encode()))
-        out.extend(portkey_headers(ex))
-        ex.status = status
-        ex.response_body = payload
-        ex.response_headers = out
-        try:
-            await send({"type": _START, "status": status, "headers": out})
-            await send({"type": _BODY, "body": payload})
-        except Exception:  # noqa: BLE001 — servers raise their own OSError kin
-            mark_client_gone(ex, "client disconnected before the answer was sent")
+        await send_answer(send, ex, status, out, payload, content_type)
         return None
     finally:
         resp.release()
+
+
+async def send_answer(
+    send: Send,
+    ex: Exchange,
+    status: int,
+    out: list[tuple[bytes, bytes]],
+    payload: bytes,
+    content_type: str = "",
+) -> None:
+    """A whole answer: its headers completed (type, length, the gateway's own),
+    recorded for the log, and sent."""
+    out.append((b"content-type", content_type.encode("latin-1") if content_type else _JSON))
+    out.append((b"content-length", str(len(payload)).encode()))
+    out.extend(portkey_headers(ex))
+    ex.status = status
+    ex.response_body = payload
+    ex.response_headers = out
+    try:
+        await send({"type": _START, "status": status, "headers": out})
+        await send({"type": _BODY, "body": payload})
+    except Exception:  # noqa: BLE001 — servers raise their own OSError kin
+        mark_client_gone(ex, "client disconnected before the answer was sent")
 
 
 class Held:

@@ -39,6 +39,7 @@ from portcullis_gateway.routes._relay import (
     prepare_call,
     read_answer,
     relay_stream,
+    send_answer,
     send_error,
     wait_disconnect,
 )
@@ -244,8 +245,7 @@ class RouteRun:
         assert index is not None  # callers stop before every child is skipped
         return index
 
-    async def leaf(self, leaf: Leaf) -> Outcome:
-        ex = self.ex
+    def bind(self, leaf: Leaf) -> Target:
         target = bind_leaf(
             leaf,
             self.inbound.portkey,
@@ -256,6 +256,11 @@ class RouteRun:
         )
         if not serves(self.rt.providers[target.provider], self.suffix):
             raise InvalidRequest(f"provider {target.provider!r} does not serve /v1{self.suffix}")
+        return target
+
+    async def leaf(self, leaf: Leaf) -> Outcome:
+        ex = self.ex
+        target = self.bind(leaf)
         circuit = leaf.settings.circuit
         circuit_id = None
         ticket: str | None = ""
@@ -312,16 +317,7 @@ class RouteRun:
         the caller and this returns None. A failure is not sent but returned, recorded
         as the walk records a call, for the walk to go on from."""
         ex = self.ex
-        target = bind_leaf(
-            leaf,
-            self.inbound.portkey,
-            self.inbound.authorization,
-            self.rt.policy,
-            self.rt.providers,
-            self.routed.header_timeout_s,
-        )
-        if not serves(self.rt.providers[target.provider], self.suffix):
-            raise InvalidRequest(f"provider {target.provider!r} does not serve /v1{self.suffix}")
+        target = self.bind(leaf)
         ex.provider = target.provider
         ex.prices_id = target.prices_id
         ex.option_index = leaf.path
@@ -516,19 +512,7 @@ class RouteRun:
                 ex.upstream_ms = (ex.upstream_ms or 0.0) + before
             return
         ex.upstream_ms = self.upstream_ms
-        payload = outcome.payload
-        content_type = outcome.content_type
-        out.append((b"content-type", content_type.encode("latin-1") if content_type else _JSON))
-        out.append((b"content-length", str(len(payload)).encode()))
-        out.extend(portkey_headers(ex))
-        ex.status = outcome.status
-        ex.response_body = payload
-        ex.response_headers = out
-        try:
-            await send({"type": _START, "status": outcome.status, "headers": out})
-            await send({"type": _BODY, "body": payload})
-        except Exception:  # noqa: BLE001 — servers raise their own OSError kin
-            mark_client_gone(ex, "client disconnected before the answer was sent")
+        await send_answer(send, ex, outcome.status, out, outcome.payload, outcome.content_type)
 
 
 async def call_routed(

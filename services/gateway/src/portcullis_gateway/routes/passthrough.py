@@ -42,6 +42,7 @@ from portcullis_gateway.routes._relay import (
     passthrough,
     portkey_headers,
     relay_stream,
+    send_answer,
     wait_disconnect,
 )
 from portcullis_gateway.routes._routed import call_routed
@@ -209,7 +210,7 @@ async def answer(
         finally:
             ex.upstream_ms = (perf_counter() - sent_at) * 1000
         payload, _ = provider_error_body(ex.provider, status, payload)
-        await send_whole(send, ex, status, out, payload)
+        await send_answer(send, ex, status, out, payload)
         return
     if watch and status == 200 and content_type.startswith("text/event-stream"):
         ex.stream = True
@@ -219,22 +220,6 @@ async def answer(
         await relay_stream(ex, resp, receive, send, out, t0, sent_at, url)
         return
     await relay_body(ex, resp, receive if watch else None, send, out, content_type, url, sent_at)
-
-
-async def send_whole(
-    send: Send, ex: Exchange, status: int, out: list[tuple[bytes, bytes]], payload: bytes
-) -> None:
-    out.append((b"content-type", _JSON))
-    out.append((b"content-length", str(len(payload)).encode()))
-    out.extend(portkey_headers(ex))
-    ex.status = status
-    ex.response_body = payload
-    ex.response_headers = out
-    try:
-        await send({"type": _START, "status": status, "headers": out})
-        await send({"type": _BODY, "body": payload})
-    except Exception:  # noqa: BLE001 — servers raise their own OSError kin
-        mark_client_gone(ex, "client disconnected before the answer was sent")
 
 
 async def relay_body(
