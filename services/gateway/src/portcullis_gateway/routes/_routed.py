@@ -339,6 +339,20 @@ class RouteRun:
             return None
         return self.held_outcome(leaf, target, held)
 
+    def record(self, outcome: Outcome, latency_ms: float, retry_no: int) -> None:
+        """One call in the attempt tree, and its time in the upstream total."""
+        self.upstream_ms += latency_ms
+        self.attempts.append(
+            Attempt(
+                path=outcome.leaf.path,
+                provider=outcome.target.provider,
+                status=outcome.status,
+                latency_ms=round(latency_ms, 3),
+                retry=retry_no,
+                error=_attempt_error(outcome),
+            )
+        )
+
     def held_outcome(self, leaf: Leaf, target: Target, held: Held) -> Outcome:
         outcome = Outcome(leaf, target, held.prepared.url, held.sent_at, held.prepared)
         outcome.status = held.status
@@ -346,18 +360,7 @@ class RouteRun:
         outcome.payload = held.payload
         outcome.headers = held.headers
         outcome.content_type = held.content_type
-        latency = self.ex.upstream_ms or 0.0
-        self.upstream_ms += latency
-        self.attempts.append(
-            Attempt(
-                path=leaf.path,
-                provider=target.provider,
-                status=outcome.status,
-                latency_ms=round(latency, 3),
-                retry=0,
-                error=_attempt_error(outcome),
-            )
-        )
+        self.record(outcome, self.ex.upstream_ms or 0.0, 0)
         return outcome
 
     def check_caller(self) -> None:
@@ -414,18 +417,7 @@ class RouteRun:
             outcome.error = err
             outcome.status = err.status
             outcome.discard()
-        latency = (perf_counter() - sent_at) * 1000
-        self.upstream_ms += latency
-        self.attempts.append(
-            Attempt(
-                path=leaf.path,
-                provider=target.provider,
-                status=outcome.status,
-                latency_ms=round(latency, 3),
-                retry=retry_no,
-                error=_attempt_error(outcome),
-            )
-        )
+        self.record(outcome, (perf_counter() - sent_at) * 1000, retry_no)
         return outcome
 
     async def read(self, outcome: Outcome, resp: aiohttp.ClientResponse) -> None:
