@@ -61,7 +61,7 @@ class Runtime:
             replay_interval_s=settings.replay_interval_s,
             linger_s=settings.publish_linger_ms / 1000,
         )
-        self.redis = RedisProbe(settings.redis_url)
+        self.redis = RedisProbe(settings.redis_url, cluster=settings.redis_cluster)
         self._google_tokens = None
         self.sticky_pins = StickyPins()
         self.circuits = Circuits(self.redis.client, settings.circuit_refresh_s)
@@ -84,6 +84,7 @@ class Runtime:
         self.spool.open()
         self.link.start()
         self.events.start()
+        await self.redis.connect()
         self.circuits.start()
         self._background.append(asyncio.create_task(self.redis.check_at_start()))
         # Everything built so far (genai-prices' tables, imported modules) lives as long

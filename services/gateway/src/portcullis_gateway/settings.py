@@ -15,6 +15,9 @@ class GatewaySettings(ServiceSettings):
     port: int = 8787
     workers: int = 1
     redis_url: str = "redis://127.0.0.1:16379/0"
+    # A Redis/Valkey Cluster behind redis_url (any one node's address): keys are
+    # hash-tagged so each circuit's keys share a slot.
+    redis_cluster: bool = False
     spool_dir: str = ".portcullis/spool/gateway"
     # custom_host policy: private/loopback/link-local targets need an explicit opt-in,
     # and a non-empty allowlist (comma list of hosts or *.suffix) restricts the rest.

@@ -3,11 +3,13 @@ keys share a slot), the poller reads circuits spread over every node, and a half
 circuit admits one probe across two replicas."""
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 from portcullis_gateway.adapters.circuits import Circuits, redis_keys
@@ -164,3 +166,57 @@ async def test_half_open_admits_one_probe_across_replicas_on_a_cluster(replicas)
         return await second.admit(key) == ""
 
     await wait_for(second_calls_it_again)
+
+
+@pytest.fixture(scope="module")
+def cluster_gateway(cluster, tmp_path_factory, nats_server, gateway_factory):
+    """A gateway process whose Redis is the cluster (reached through one node)."""
+    gw = gateway_factory(
+        tmp_path_factory.mktemp("cluster-gateway"),
+        nats_server.url,
+        f"redis://127.0.0.1:{cluster[0]}",
+        redis_cluster="true",
+        circuit_refresh_s="0.1",
+    )
+    yield gw
+    gw.process.stop()
+
+
+async def test_a_gateway_on_the_cluster_opens_and_skips_a_circuit(cluster, cluster_gateway, mock):
+    failing = f"{mock.url}/mock/status=503,key={uuid.uuid4().hex}/v1"
+    config = {
+        "strategy": {
+            "mode": "fallback",
+            "cb_config": {"failure_threshold": 1, "minimum_requests": 1},
+        },
+        "targets": [
+            {"custom_host": failing, "api_key": f"sk-{uuid.uuid4().hex}"},
+            {"custom_host": mock.v1},
+        ],
+    }
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"x-portkey-config": json.dumps(config)}
+    async with httpx.AsyncClient(timeout=10) as http:
+        health = (await http.get(f"{cluster_gateway.v1}/health")).json()
+        assert health["redis"]["connected"] is True
+        first = await http.post(
+            f"{cluster_gateway.v1}/chat/completions", json=body, headers=headers
+        )
+        assert first.status_code == 200  # fell back after the 503, which opened the circuit
+        client = RedisCluster(host="127.0.0.1", port=cluster[1])
+        await client.initialize()
+        try:
+
+            async def opened():
+                return bool(await client.keys("pk:cb:*:open"))
+
+            await wait_for(opened)
+        finally:
+            await client.aclose()
+        mock.clear()
+        second = await http.post(
+            f"{cluster_gateway.v1}/chat/completions", json=body, headers=headers
+        )
+    assert second.status_code == 200
+    # The open circuit, stored in the cluster, is skipped without a call.
+    assert [r["path"] for r in mock.requests()] == ["/v1/chat/completions"]

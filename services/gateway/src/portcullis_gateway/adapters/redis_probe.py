@@ -1,5 +1,5 @@
-"""Redis/Valkey connectivity for the health report. The gateway connects at start; the
-features that read or write Redis (keys, configs, cache, limits) arrive later."""
+"""The gateway's Redis/Valkey client (a single node, TLS with ``rediss://``, or a cluster
+with ``REDIS_CLUSTER=true``) and its connectivity for the health report."""
 
 from __future__ import annotations
 
@@ -7,16 +7,28 @@ import asyncio
 import logging
 
 import redis.asyncio as redis
+from redis.asyncio.cluster import RedisCluster
 
 log = logging.getLogger(__name__)
 
 
 class RedisProbe:
-    def __init__(self, url: str, timeout_s: float = 0.5) -> None:
-        self.client = redis.Redis.from_url(
-            url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s
-        )
+    def __init__(self, url: str, timeout_s: float = 0.5, cluster: bool = False) -> None:
+        factory = RedisCluster.from_url if cluster else redis.Redis.from_url
+        self.client = factory(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
+        self.cluster = cluster
         self.timeout_s = timeout_s
+
+    async def connect(self) -> None:
+        """A cluster client learns the slot map before the first request: redis-py's
+        async cluster client, left to discover it under many concurrent commands, fails
+        some of them. Unreachable is not fatal: circuits read closed until it answers."""
+        if not self.cluster:
+            return
+        try:
+            await asyncio.wait_for(self.client.initialize(), timeout=self.timeout_s * 10)
+        except Exception:  # noqa: BLE001 — any failure is "not reachable yet"
+            log.warning("Redis Cluster not reachable at start; will retry on use")
 
     async def ping(self) -> bool:
         try:
