@@ -106,7 +106,13 @@ class Supervisor(Manager):
 
     def _signal(self, name: str, sig: signal.Signals) -> None:
         pid = self._processes[name]["pid"]
-        self.say(f"sending {sig.name} to {name} (pid {pid})")
+        # Printed here, not queued: honcho's queue is a multiprocessing one, and the
+        # child's "stopped" event (from its reader process) could overtake a line put
+        # in from this thread, so the log would say it stopped before it was told to.
+        self._printer.write(
+            Message("line", f"sending {sig.name} to {name} (pid {pid})\n", dt.datetime.now(),
+                    SYSTEM_NAME, None)
+        )  # fmt: skip
         # Each child leads its own process group (honcho starts it in a new session),
         # so the group signal also reaches anything the child spawned.
         try:
