@@ -186,10 +186,9 @@ def prepare(
             True,
             notes,
         )
-    assert adapter is not None
+    # A native format needs its options: prepare_call builds them from the request.
+    assert adapter is not None and options is not None
     openai_body = _decoded(body, params)
-    if options is None:
-        options = ProviderOptions(api_key=target.api_key)
     try:
         request = adapter.transform_request(openai_body, endpoint, options)
     except AdapterError as exc:

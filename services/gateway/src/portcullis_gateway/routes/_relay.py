@@ -29,8 +29,6 @@ from portcullis_gateway.providers.bedrock import DEFAULT_REGION
 from portcullis_gateway.providers.sigv4 import sign_aws_request
 from portcullis_gateway.runtime import Runtime
 
-# Headers a SigV4 signature covers; the rest of what is forwarded is not signed.
-_SIGNED = frozenset({"content-type"})
 _START = "http.response.start"
 _BODY = "http.response.body"
 _JSON = b"application/json"
@@ -126,11 +124,10 @@ def sign_aws(prepared: Prepared, options: dict[str, str]) -> None:
             "bedrock with x-portkey-aws-access-key-id also needs x-portkey-aws-secret-access-key",
             code="missing_aws_credentials",
         )
-    own = {name: value for name, value in prepared.headers if name in _SIGNED}
     signed = sign_aws_request(
         "POST",
         prepared.url,
-        own,
+        dict(prepared.headers),  # the signer keeps only what SigV4 covers
         prepared.body,
         access_key_id=access_key,
         secret_access_key=secret,
@@ -231,6 +228,21 @@ async def relay_stream(
     await send({"type": _BODY, "body": tail, "more_body": False})
 
 
+def stream_headers(
+    ex: Exchange, prepared: Prepared, out: list[tuple[bytes, bytes]], content_type: str
+) -> StreamTranslator | None:
+    """Completes a stream's response headers; the translator for a native format's
+    stream (its answer is then OpenAI's SSE), None for one passed as bytes."""
+    translator = None
+    if prepared.adapter is not None:
+        translator = StreamTranslator(prepared)
+        content_type = "text/event-stream; charset=utf-8"
+    out.append((b"content-type", content_type.encode("latin-1")))
+    out.extend(portkey_headers(ex))
+    ex.response_headers = out
+    return translator
+
+
 def is_stream_answer(ex: Exchange, prepared: Prepared, status: int, content_type: str) -> bool:
     if not ex.stream or status != 200:
         return False
@@ -286,13 +298,7 @@ async def call_upstream(
         content_type = resp.headers.get("Content-Type", "")
         status = resp.status
         if is_stream_answer(ex, prepared, status, content_type):
-            translator = None
-            if prepared.adapter is not None:
-                translator = StreamTranslator(prepared)
-                content_type = "text/event-stream; charset=utf-8"
-            out.append((b"content-type", content_type.encode("latin-1")))
-            out.extend(portkey_headers(ex))
-            ex.response_headers = out
+            translator = stream_headers(ex, prepared, out, content_type)
             await relay_stream(
                 ex, resp, receive, send, out, t0, sent_at, url, translator=translator
             )

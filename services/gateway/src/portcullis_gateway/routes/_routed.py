@@ -28,19 +28,19 @@ from portcullis_gateway.domain.errors import (
 )
 from portcullis_gateway.domain.exchange import Exchange
 from portcullis_gateway.domain.resolution import Inbound, Routed, Target, bind_leaf
-from portcullis_gateway.domain.translation import Prepared, StreamTranslator, serves
+from portcullis_gateway.domain.translation import Prepared, serves
 from portcullis_gateway.routes._relay import (
     Held,
     call_upstream,
     is_stream_answer,
     mark_client_gone,
     passthrough,
-    portkey_headers,
     prepare_call,
     read_answer,
     relay_stream,
     send_answer,
     send_error,
+    stream_headers,
     wait_disconnect,
 )
 from portcullis_gateway.routing import (
@@ -476,14 +476,8 @@ class RouteRun:
         if outcome.resp is not None:
             ex.first_byte_ms = outcome.first_chunk_ms
             before = self.upstream_ms - last_ms
-            translator = None
-            content_type = outcome.content_type
-            if prepared is not None and prepared.adapter is not None:
-                translator = StreamTranslator(prepared)
-                content_type = "text/event-stream; charset=utf-8"
-            out.append((b"content-type", content_type.encode("latin-1")))
-            out.extend(portkey_headers(ex))
-            ex.response_headers = out
+            assert prepared is not None  # only a skipped target has none, and no stream
+            translator = stream_headers(ex, prepared, out, outcome.content_type)
             resp = outcome.resp
             try:
                 await relay_stream(
