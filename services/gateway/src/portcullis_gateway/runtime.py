@@ -44,6 +44,8 @@ class Runtime:
             read_timeout_s=settings.upstream_timeout_s,
             pool_size=settings.upstream_pool_size,
             allow_private=settings.allow_private_custom_hosts,
+            keepalive_s=settings.upstream_keepalive_s,
+            ca_file=settings.upstream_ca_file or None,
         )
         self.link = NatsLink(settings.nats_url)
         self.spool = Spool(settings.spool_dir, settings.spool_segment_max_bytes)

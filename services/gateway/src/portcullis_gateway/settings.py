@@ -27,10 +27,15 @@ class GatewaySettings(ServiceSettings):
     workspace: str = "default"
     organisation_id: str = "local"
 
-    # Upstream calls (one pooled aiohttp session per worker).
+    # Upstream calls (one pooled keep-alive HTTP/1.1 client per worker).
     upstream_connect_timeout_s: float = 10.0
+    # The longest a provider may stay silent (no byte of an answer) before the call fails.
     upstream_timeout_s: float = 600.0
     upstream_pool_size: int = 1000
+    # Idle keep-alive connections are closed after this long.
+    upstream_keepalive_s: float = 60.0
+    # A CA bundle (PEM) to verify providers' certificates with, instead of the system's.
+    upstream_ca_file: str = ""
 
     # Routing: the longest Retry-After worth waiting for before a retry; a longer one
     # ends the retries on that target (the request falls back, or the caller gets it).

@@ -45,7 +45,7 @@ async def test_more_messages_stream_and_finish_at_the_declared_length():
     assert not isinstance(stream, bytes) and not upload.finished
     first = await anext(stream)
     second = await anext(stream)
-    # aiohttp stops pulling at the declared length: the upload is read all the same.
+    # A client may stop pulling at the declared length: the upload is read all the same.
     assert first + second == b"abcd" and upload.finished
 
 

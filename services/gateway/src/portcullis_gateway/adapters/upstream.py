@@ -1,43 +1,35 @@
-"""The one pooled HTTP client the gateway uses to call providers (aiohttp, keep-alive),
-and the mapping of its failures to the gateway's errors.
+"""The gateway's one upstream client (``adapters.http``, pooled, keep-alive), built from
+the settings, and the mapping of its failures to the gateway's errors.
 
-When private custom hosts are not allowed, a resolver wrapper refuses names that
-resolve to non-public addresses, so a DNS name pointing at 127.0.0.1 or a cloud
-metadata address is refused like the literal address would be.
+When private custom hosts are not allowed, every address a host resolves to is checked
+by ``is_public_address`` and the connection goes to a checked address, so a DNS name
+pointing at 127.0.0.1 or a cloud metadata address is refused like the literal address.
 """
 
 from __future__ import annotations
 
-import asyncio
-import socket
+import ssl
 from urllib.parse import urlsplit
 
-import aiohttp
-from aiohttp.abc import ResolveResult
-from aiohttp.resolver import ThreadedResolver
-
+from portcullis_gateway.adapters.http import (
+    ConnectFailed,
+    HttpClient,
+    HttpClientError,
+    InvalidHeader,
+    InvalidURL,
+    PrivateAddress,
+)
 from portcullis_gateway.domain.errors import (
     GatewayError,
     HostNotAllowed,
+    InvalidRequest,
     RequestTimeout,
     UpstreamTimeout,
     UpstreamUnreachable,
 )
 from portcullis_gateway.domain.host_policy import is_public_address
 
-
-class PrivateAddressError(OSError):
-    """A host name resolved to an address the policy does not let the gateway call."""
-
-
-class PublicOnlyResolver(ThreadedResolver):
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await super().resolve(host, port, family)
-        if any(not is_public_address(result["host"]) for result in results):
-            raise PrivateAddressError(f"{host} resolves to a non-public address")
-        return results
+UPSTREAM_FAILURES = (HttpClientError, TimeoutError, OSError)
 
 
 class Upstream:
@@ -48,63 +40,55 @@ class Upstream:
         read_timeout_s: float,
         pool_size: int,
         allow_private: bool,
+        keepalive_s: float = 60.0,
+        ca_file: str | None = None,
     ) -> None:
-        self.connect_timeout_s = connect_timeout_s
-        self.default_timeout = aiohttp.ClientTimeout(
-            total=None, connect=connect_timeout_s, sock_read=read_timeout_s
+        self.client = HttpClient(
+            connect_timeout_s=connect_timeout_s,
+            read_timeout_s=read_timeout_s,
+            pool_size=pool_size,
+            address_allowed=None if allow_private else is_public_address,
+            keepalive_s=keepalive_s,
+            ca_file=ca_file,
         )
-        self.pool_size = pool_size
-        self.allow_private = allow_private
-        self.session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(
-            limit=self.pool_size,
-            limit_per_host=0,
-            ttl_dns_cache=60,
-            keepalive_timeout=60,
-            resolver=None if self.allow_private else PublicOnlyResolver(),
-        )
-        self.session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=self.default_timeout,
-            # Bodies are passed through as bytes; cookies from providers are not ours.
-            cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=True,
-            skip_auto_headers=("Content-Type",),
-        )
+        self.client.start()
 
     async def close(self) -> None:
-        if self.session is not None:
-            await self.session.close()
-
-    def timeout_for(self, seconds: float | None) -> aiohttp.ClientTimeout:
-        if seconds is None:
-            return self.default_timeout
-        return aiohttp.ClientTimeout(total=seconds, connect=min(self.connect_timeout_s, seconds))
+        await self.client.close()
 
 
 def map_failure(exc: BaseException, url: str, deadline_s: float | None = None) -> GatewayError:
     """The gateway error for a failed upstream call; names the host, never the URL's
     query (which may hold a key) nor any header. With a ``request_timeout``
     (``deadline_s``) a timeout is the caller's 408, not the gateway's 504."""
-    host = urlsplit(url).netloc or "the provider"
-    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(
-        exc.os_error, PrivateAddressError
-    ):
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc or "the provider"
+        hostname = parts.hostname
+    except ValueError:
+        host = hostname = "the provider"
+    if isinstance(exc, PrivateAddress):
         return HostNotAllowed(
-            f"custom_host {urlsplit(url).hostname!r} resolves to a local or private address, "
+            f"custom_host {hostname!r} resolves to a local or private address, "
             "which this gateway does not call"
         )
-    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+    if isinstance(exc, InvalidHeader):
+        return InvalidRequest(str(exc), code="invalid_header")
+    if isinstance(exc, TimeoutError):
         if deadline_s is not None:
             return RequestTimeout(
                 f"{host} did not answer within the request timeout of {deadline_s * 1000:g} ms"
             )
         return UpstreamTimeout(f"{host} did not answer in time")
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        reason = exc.os_error.strerror or type(exc.os_error).__name__
+    if isinstance(exc, ConnectFailed):
+        os_error = exc.os_error
+        if isinstance(os_error, ssl.SSLError):
+            reason = f"TLS failed ({os_error.reason or type(os_error).__name__})"
+        else:
+            reason = (os_error.strerror if os_error else None) or type(os_error).__name__
         return UpstreamUnreachable(f"could not connect to {host}: {reason}")
-    if isinstance(exc, aiohttp.InvalidURL):
-        return UpstreamUnreachable(f"invalid upstream URL for {host}")
+    if isinstance(exc, InvalidURL):
+        return UpstreamUnreachable(f"invalid upstream URL for {host}: {exc}")
     return UpstreamUnreachable(f"{host} closed the connection: {type(exc).__name__}")

@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
-from yarl import URL
 
 from portcullis_gateway.domain.errors import InvalidRequest, UpstreamUnreachable
 from portcullis_gateway.domain.resolution import Target
@@ -61,7 +60,7 @@ class Prepared:
 
     __slots__ = (
         "url",
-        "request_url",
+        "method",
         "headers",
         "body",
         "adapter",
@@ -81,13 +80,12 @@ class Prepared:
         endpoint: str,
         strict: bool,
         notes: list[str] | None,
-        encoded: bool = False,
+        method: str = "POST",
     ) -> None:
+        # Sent as it is: adapters percent-encode their paths themselves (Bedrock model
+        # ids hold ":"), and a SigV4 signature covers the path as sent.
         self.url = url
-        # What the HTTP client is given: adapters percent-encode their paths themselves
-        # (Bedrock model ids hold ":"), and a SigV4 signature covers the path as sent,
-        # so that path must not be normalised again on the way out.
-        self.request_url: str | URL = URL(url, encoded=True) if encoded else url
+        self.method = method
         self.headers = headers
         self.body = body
         # None: the answer and any stream pass through as bytes.
@@ -203,7 +201,6 @@ def prepare(
         endpoint,
         options.strict_openai,
         request.notes or None,
-        encoded=True,
     )
 
 

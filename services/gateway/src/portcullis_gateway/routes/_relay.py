@@ -5,15 +5,13 @@ while a copy is kept for the log. Part of the request path (see ``inference``)."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from dataclasses import replace
 from time import perf_counter
 
-import aiohttp
 from litestar.types import Receive, Send
 
-from portcullis_gateway.adapters.upstream import map_failure
-from portcullis_gateway.domain.bodies import provider_error_body
+from portcullis_gateway.adapters.http import Response
+from portcullis_gateway.adapters.upstream import UPSTREAM_FAILURES, map_failure
 from portcullis_gateway.domain.errors import GatewayError, InvalidRequest
 from portcullis_gateway.domain.exchange import Exchange
 from portcullis_gateway.domain.resolution import Inbound, Target
@@ -23,33 +21,15 @@ from portcullis_gateway.domain.translation import (
     prepare,
     provider_options,
     speaks_openai,
-    translate_answer,
 )
 from portcullis_gateway.providers.bedrock import DEFAULT_REGION
 from portcullis_gateway.providers.sigv4 import sign_aws_request
+from portcullis_gateway.routes._call import Outcome, call_provider
 from portcullis_gateway.runtime import Runtime
 
 _START = "http.response.start"
 _BODY = "http.response.body"
 _JSON = b"application/json"
-# Upstream response headers the gateway does not pass on: hop-by-hop, recomputed
-# (length, encoding: aiohttp already decompressed), or not the caller's business.
-_UPSTREAM_SKIP = frozenset(
-    {
-        b"content-type",  # set explicitly below
-        b"content-length",
-        b"content-encoding",
-        b"transfer-encoding",
-        b"connection",
-        b"keep-alive",
-        b"date",
-        b"server",
-        b"set-cookie",
-        b"trailer",
-        b"upgrade",
-        b"proxy-authenticate",
-    }
-)
 
 
 def portkey_headers(ex: Exchange) -> list[tuple[bytes, bytes]]:
@@ -61,16 +41,6 @@ def portkey_headers(ex: Exchange) -> list[tuple[bytes, bytes]]:
         (b"x-portkey-cache-status", b"DISABLED"),
         (b"x-portkey-last-used-option-index", ex.option_index.encode()),
     ]
-
-
-def passthrough(raw_headers) -> list[tuple[bytes, bytes]]:
-    out = []
-    for name, value in raw_headers:
-        lowered = name.lower()
-        # An upstream that is itself a gateway must not shadow this gateway's headers.
-        if lowered not in _UPSTREAM_SKIP and not lowered.startswith(b"x-portkey-"):
-            out.append((lowered, value))
-    return out
 
 
 async def send_error(send: Send, ex: Exchange, err: GatewayError) -> None:
@@ -150,7 +120,7 @@ async def wait_disconnect(receive: Receive) -> None:
 
 async def relay_stream(
     ex: Exchange,
-    resp: aiohttp.ClientResponse,
+    resp: Response,
     receive: Receive,
     send: Send,
     headers: list,
@@ -175,13 +145,12 @@ async def relay_stream(
     # for the disconnect message; checked per chunk, it stops a stream the caller left
     # at the next chunk instead of paying for the whole answer.
     gone = asyncio.ensure_future(wait_disconnect(receive))
-    content = resp.content
     try:
         chunk = first_chunk
         arrived_ms = first_chunk_ms
         while True:
             if not chunk:
-                chunk = await content.readany()
+                chunk = await resp.readany()
                 if not chunk:
                     break
                 arrived_ms = (perf_counter() - t0) * 1000
@@ -203,7 +172,7 @@ async def relay_stream(
             if translator is not None and translator.ended:
                 resp.close()  # the provider's error ended the stream; nothing follows
                 break
-    except (aiohttp.ClientError, TimeoutError) as exc:
+    except UPSTREAM_FAILURES as exc:
         # Headers are sent: the failure can only be told in-band, as OpenAI does.
         err = map_failure(exc, url)
         ex.status = err.status
@@ -243,15 +212,6 @@ def stream_headers(
     return translator
 
 
-def is_stream_answer(ex: Exchange, prepared: Prepared, status: int, content_type: str) -> bool:
-    if not ex.stream or status != 200:
-        return False
-    if prepared.adapter is None:
-        return content_type.startswith("text/event-stream")
-    # Native streams are SSE, NDJSON or AWS event-stream frames; JSON is not a stream.
-    return not content_type.startswith("application/json")
-
-
 async def call_upstream(
     rt: Runtime,
     ex: Exchange,
@@ -264,63 +224,44 @@ async def call_upstream(
     query: str,
     t0: float,
     hold_failures: bool = False,
-) -> Held | None:
+) -> Outcome | None:
     """Call the target and answer the caller. With ``hold_failures`` (the routing
     engine's first try), a failed whole answer is returned instead of sent, so the
     engine can still fall back; a stream commits on its answer's headers."""
     prepared = await prepare_call(rt, target, suffix, body, inbound, query, ex.stream)
-    url = prepared.url
-    ex.provider_url = url.split("?", 1)[0]
+    ex.provider_url = prepared.url.split("?", 1)[0]
     ex.notes = prepared.notes
-    session = rt.upstream.session
-    assert session is not None
-    sent_at = perf_counter()
-    try:
-        resp = await session.post(
-            prepared.request_url,
-            data=prepared.body,
-            allow_redirects=False,
-            headers=prepared.headers,
-            timeout=rt.upstream.timeout_for(target.timeout_s),
-        )
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        ex.upstream_ms = (perf_counter() - sent_at) * 1000
-        error = map_failure(exc, url, target.timeout_s)
+    outcome = await call_provider(rt, prepared, target.provider, target.timeout_s, stream=ex.stream)
+    ex.upstream_ms = outcome.latency_ms
+    if outcome.error is not None:
         if hold_failures:
-            return Held(prepared, sent_at, error.status, error=error)
-        raise error from None
-    now = perf_counter()
-    ex.first_byte_ms = (now - t0) * 1000
-    # Time to response headers so far; a stream adds its body time as it relays.
-    ex.upstream_ms = (now - sent_at) * 1000
-    try:
-        out = passthrough(resp.raw_headers)
-        content_type = resp.headers.get("Content-Type", "")
-        status = resp.status
-        if is_stream_answer(ex, prepared, status, content_type):
-            translator = stream_headers(ex, prepared, out, content_type)
-            await relay_stream(
-                ex, resp, receive, send, out, t0, sent_at, url, translator=translator
-            )
-            return None
+            return outcome
+        raise outcome.error
+    ex.first_byte_ms = (outcome.sent_at - t0) * 1000 + outcome.head_ms
+    resp = outcome.resp
+    if resp is not None:
+        translator = stream_headers(ex, prepared, outcome.headers, outcome.content_type)
         try:
-            payload = await resp.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            error = map_failure(exc, url, target.timeout_s)
-            if hold_failures:
-                return Held(prepared, sent_at, error.status, error=error)
-            raise error from None
+            await relay_stream(
+                ex,
+                resp,
+                receive,
+                send,
+                outcome.headers,
+                t0,
+                outcome.sent_at,
+                prepared.url,
+                translator=translator,
+            )
         finally:
-            ex.upstream_ms = (perf_counter() - sent_at) * 1000
-        status, payload, content_type = read_answer(
-            ex, prepared, status, payload, content_type, resp.headers
-        )
-        if hold_failures and not 200 <= status < 300:
-            return Held(prepared, sent_at, status, payload, out, content_type)
-        await send_answer(send, ex, status, out, payload, content_type)
+            resp.release()
         return None
-    finally:
-        resp.release()
+    if hold_failures and not outcome.ok:
+        return outcome
+    await send_answer(
+        send, ex, outcome.status, outcome.headers, outcome.payload, outcome.content_type
+    )
+    return None
 
 
 async def send_answer(
@@ -344,49 +285,6 @@ async def send_answer(
         await send({"type": _BODY, "body": payload})
     except Exception:  # noqa: BLE001 — servers raise their own OSError kin
         mark_client_gone(ex, "client disconnected before the answer was sent")
-
-
-class Held:
-    """A failed answer ``call_upstream`` did not send: the routing engine's to judge."""
-
-    __slots__ = ("prepared", "sent_at", "status", "payload", "headers", "content_type", "error")
-
-    def __init__(
-        self,
-        prepared: Prepared,
-        sent_at: float,
-        status: int,
-        payload: bytes = b"",
-        headers: list[tuple[bytes, bytes]] | None = None,
-        content_type: str = "",
-        error: GatewayError | None = None,
-    ) -> None:
-        self.prepared = prepared
-        self.sent_at = sent_at
-        self.status = status
-        self.payload = payload
-        self.headers = headers or []
-        self.content_type = content_type
-        self.error = error
-
-
-def read_answer(
-    ex: Exchange,
-    prepared: Prepared,
-    status: int,
-    payload: bytes,
-    content_type: str,
-    headers: Mapping[str, str] | None = None,
-) -> tuple[int, bytes, str]:
-    """A whole answer as the caller gets it: OpenAI's bytes as they are, another wire
-    format translated, a provider error made OpenAI-shaped."""
-    if prepared.adapter is not None:
-        status, payload = translate_answer(prepared, status, payload, headers)
-        return status, payload, "application/json"
-    if status >= 400:
-        payload, _ = provider_error_body(ex.provider, status, payload)
-        return status, payload, "application/json"
-    return status, payload, content_type
 
 
 def mark_client_gone(ex: Exchange, message: str) -> None:

@@ -11,32 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import random
-from time import monotonic, perf_counter, time
+from time import monotonic, perf_counter
 from typing import Any
 
-import aiohttp
 import msgspec
 from litestar.types import Receive, Send
 from portcullis.events import Attempt
 
-from portcullis_gateway.adapters.upstream import map_failure
-from portcullis_gateway.domain.errors import (
-    CircuitOpen,
-    GatewayError,
-    InvalidRequest,
-    UpstreamUnreachable,
-)
+from portcullis_gateway.domain.errors import CircuitOpen, GatewayError, InvalidRequest
 from portcullis_gateway.domain.exchange import Exchange
 from portcullis_gateway.domain.resolution import Inbound, Routed, Target, bind_leaf
 from portcullis_gateway.domain.translation import Prepared, serves
+from portcullis_gateway.routes._call import Outcome, call_provider
 from portcullis_gateway.routes._relay import (
-    Held,
     call_upstream,
-    is_stream_answer,
     mark_client_gone,
-    passthrough,
     prepare_call,
-    read_answer,
     relay_stream,
     send_answer,
     send_error,
@@ -49,7 +39,6 @@ from portcullis_gateway.routing import (
     Node,
     backoff_s,
     is_success,
-    parse_retry_after,
     should_retry,
     triggers_fallback,
 )
@@ -61,54 +50,6 @@ _START = "http.response.start"
 _BODY = "http.response.body"
 _JSON = b"application/json"
 _decode = msgspec.json.decode
-
-
-class Outcome:
-    """How one call to one target ended: an HTTP answer (read, or a stream whose first
-    chunk is in hand) or a gateway-side failure."""
-
-    __slots__ = (
-        "leaf",
-        "target",
-        "url",
-        "status",
-        "error",
-        "resp",
-        "first_chunk",
-        "first_chunk_ms",
-        "payload",
-        "headers",
-        "content_type",
-        "retry_after_s",
-        "sent_at",
-        "retries",
-        "prepared",
-    )
-
-    def __init__(
-        self, leaf: Leaf, target: Target, url: str, sent_at: float, prepared: Prepared | None
-    ) -> None:
-        self.leaf = leaf
-        self.target = target
-        self.url = url
-        self.prepared = prepared
-        self.status = 0
-        self.error: GatewayError | None = None
-        self.resp: aiohttp.ClientResponse | None = None
-        self.first_chunk = b""
-        self.first_chunk_ms = 0.0
-        self.payload = b""
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.content_type = ""
-        self.retry_after_s: float | None = None
-        self.sent_at = sent_at
-        self.retries = 0
-
-    def discard(self) -> None:
-        # A stream held open but not chosen: close it (its connection cannot be reused).
-        if self.resp is not None:
-            self.resp.close()
-            self.resp = None
 
 
 def _attempt_error(outcome: Outcome) -> dict | None:
@@ -321,7 +262,7 @@ class RouteRun:
         ex.provider = target.provider
         ex.prices_id = target.prices_id
         ex.option_index = leaf.path
-        held = await call_upstream(
+        outcome = await call_upstream(
             self.rt,
             ex,
             target,
@@ -334,14 +275,17 @@ class RouteRun:
             self.t0,
             hold_failures=True,
         )
-        if held is None:
+        if outcome is None:
             self.attempts.clear()  # one call: no tree, as on the single-call path
             return None
-        return self.held_outcome(leaf, target, held)
+        outcome.leaf, outcome.target = leaf, target
+        self.record(outcome, outcome.latency_ms, 0)
+        return outcome
 
     def record(self, outcome: Outcome, latency_ms: float, retry_no: int) -> None:
         """One call in the attempt tree, and its time in the upstream total."""
         self.upstream_ms += latency_ms
+        assert outcome.leaf is not None and outcome.target is not None
         self.attempts.append(
             Attempt(
                 path=outcome.leaf.path,
@@ -352,16 +296,6 @@ class RouteRun:
                 error=_attempt_error(outcome),
             )
         )
-
-    def held_outcome(self, leaf: Leaf, target: Target, held: Held) -> Outcome:
-        outcome = Outcome(leaf, target, held.prepared.url, held.sent_at, held.prepared)
-        outcome.status = held.status
-        outcome.error = held.error
-        outcome.payload = held.payload
-        outcome.headers = held.headers
-        outcome.content_type = held.content_type
-        self.record(outcome, self.ex.upstream_ms or 0.0, 0)
-        return outcome
 
     def check_caller(self) -> None:
         if self.gone is None:
@@ -383,7 +317,8 @@ class RouteRun:
             self.gone.cancel()
 
     def skipped(self, leaf: Leaf, target: Target) -> Outcome:
-        outcome = Outcome(leaf, target, target.base_url + self.suffix, perf_counter(), None)
+        outcome = Outcome(None, perf_counter())
+        outcome.leaf, outcome.target = leaf, target
         outcome.error = CircuitOpen(
             f"the circuit of {target.provider} target {leaf.path} is open after repeated "
             "failures; it is not called until its cooldown ends"
@@ -395,72 +330,32 @@ class RouteRun:
         return outcome
 
     async def call(self, leaf: Leaf, target: Target, prepared: Prepared, retry_no: int) -> Outcome:
-        url = prepared.url
-        session = self.rt.upstream.session
-        assert session is not None
-        sent_at = perf_counter()
-        outcome = Outcome(leaf, target, url, sent_at, prepared)
-        try:
-            resp = await session.post(
-                prepared.request_url,
-                data=prepared.body,
-                allow_redirects=False,
-                headers=prepared.headers,
-                timeout=self.rt.upstream.timeout_for(target.timeout_s),
-            )
-            await self.read(outcome, resp)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            outcome.error = map_failure(exc, url, target.timeout_s)
-            outcome.status = outcome.error.status
-            outcome.discard()
-        except GatewayError as err:
-            outcome.error = err
-            outcome.status = err.status
-            outcome.discard()
-        self.record(outcome, (perf_counter() - sent_at) * 1000, retry_no)
-        return outcome
-
-    async def read(self, outcome: Outcome, resp: aiohttp.ClientResponse) -> None:
-        outcome.status = resp.status
-        outcome.headers = passthrough(resp.raw_headers)
-        outcome.content_type = resp.headers.get("Content-Type", "")
-        if resp.status == 429 or resp.status >= 500:
-            outcome.retry_after_s = parse_retry_after(
-                resp.headers.get("retry-after-ms"), resp.headers.get("Retry-After"), time()
-            )
-        prepared = outcome.prepared
-        assert prepared is not None
-        if is_stream_answer(self.ex, prepared, resp.status, outcome.content_type):
-            outcome.resp = resp
-            first = await resp.content.readany()
-            if not first:
-                raise UpstreamUnreachable(
-                    f"{outcome.target.provider} closed the stream before sending anything"
-                )
-            outcome.first_chunk = first
-            outcome.first_chunk_ms = (perf_counter() - self.t0) * 1000
-            return
-        try:
-            payload = await resp.read()
-        finally:
-            resp.release()
-        outcome.status, outcome.payload, outcome.content_type = read_answer(
-            self.ex, prepared, resp.status, payload, outcome.content_type, resp.headers
+        outcome = await call_provider(
+            self.rt,
+            prepared,
+            target.provider,
+            target.timeout_s,
+            stream=self.ex.stream,
+            first_chunk=True,
         )
+        outcome.leaf, outcome.target = leaf, target
+        self.record(outcome, outcome.latency_ms, retry_no)
+        return outcome
 
     async def answer(self, outcome: Outcome, receive: Receive, send: Send) -> None:
         ex = self.ex
-        leaf = outcome.leaf
-        ex.provider = outcome.target.provider
-        ex.prices_id = outcome.target.prices_id
-        ex.provider_url = outcome.url.split("?", 1)[0]
+        leaf, target, prepared = outcome.leaf, outcome.target, outcome.prepared
+        assert leaf is not None and target is not None
+        ex.provider = target.provider
+        ex.prices_id = target.prices_id
+        url = prepared.url if prepared is not None else target.base_url + self.suffix
+        ex.provider_url = url.split("?", 1)[0]
         ex.retry_count = outcome.retries
         ex.option_index = leaf.path
         ex.attempts = self.attempts
         ex.rescued = is_success(outcome.status) and any(
             not is_success(a.status) for a in self.attempts
         )
-        prepared = outcome.prepared
         if prepared is not None:
             ex.notes = prepared.notes
         if outcome.error is not None:
@@ -474,7 +369,8 @@ class RouteRun:
         )
         out = outcome.headers
         if outcome.resp is not None:
-            ex.first_byte_ms = outcome.first_chunk_ms
+            first_chunk_ms = (outcome.first_chunk_at - self.t0) * 1000
+            ex.first_byte_ms = first_chunk_ms
             before = self.upstream_ms - last_ms
             assert prepared is not None  # only a skipped target has none, and no stream
             translator = stream_headers(ex, prepared, out, outcome.content_type)
@@ -488,9 +384,9 @@ class RouteRun:
                     out,
                     self.t0,
                     outcome.sent_at,
-                    outcome.url,
+                    url,
                     outcome.first_chunk,
-                    outcome.first_chunk_ms,
+                    first_chunk_ms,
                     translator,
                 )
             finally:

@@ -17,8 +17,8 @@ from portcullis_gateway.routes._serving import ClientGone
 class Upload:
     """The caller's body on its way to the provider: the first ASGI message is read
     before the call (most bodies are one message and go as bytes), the rest is an async
-    generator aiohttp pulls from. Over the limit it stops; the failure is kept here,
-    since aiohttp only reports that the body could not be sent."""
+    generator the HTTP client pulls from. Over the limit it stops; the failure is kept
+    here, so the request path can tell it from the provider's own answer."""
 
     __slots__ = ("receive", "limit", "tap", "failure", "declared", "ended")
 
@@ -32,8 +32,9 @@ class Upload:
 
     @property
     def finished(self) -> bool:
-        """All of the body has been read. With a declared length aiohttp stops pulling
-        once that many bytes are sent, so the empty last ASGI message may stay unread."""
+        """All of the body has been read. With a declared length a client may stop
+        pulling once that many bytes are sent, so the empty last ASGI message may stay
+        unread."""
         return self.ended or (self.declared is not None and self.tap.size >= self.declared)
 
     async def open(self, declared: int | None) -> bytes | AsyncIterator[bytes]:

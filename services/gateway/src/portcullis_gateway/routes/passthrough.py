@@ -7,7 +7,7 @@ its plain routes (``/v1/chat/completions``, ``/v1/health``) before any mount, an
 path under a gateway prefix with parameters (``/v1/logs/{id}``, ``/v1/analytics/...``)
 goes to that route; everything else comes here. (A ``/v1/{rest:path}`` ASGI route would
 do the same, but Litestar 2.25 fails with a ``KeyError`` when an ASGI route has path
-parameters.) The request body is fed to aiohttp from ASGI ``receive`` as it arrives and
+parameters.) The request body is fed to the provider from ASGI ``receive`` as it arrives and
 the answer is sent on chunk by chunk, so neither is ever held whole; the log keeps JSON
 and text bodies up to ``LOG_BODY_MAX`` and only ``{"content_type", "bytes"}`` of the
 rest.
@@ -19,13 +19,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from time import perf_counter
 
-import aiohttp
 from litestar import asgi
 from litestar.handlers.asgi_handlers import ASGIRouteHandler
 from litestar.types import Receive, Scope, Send
 
-from portcullis_gateway.adapters.upstream import map_failure
-from portcullis_gateway.domain.bodies import peek_request, provider_error_body
+from portcullis_gateway.adapters.upstream import UPSTREAM_FAILURES, map_failure
+from portcullis_gateway.domain.bodies import peek_request
 from portcullis_gateway.domain.body_log import BodyTap, is_json_type
 from portcullis_gateway.domain.endpoints import PASSTHROUGH, check_suffix, endpoint_of
 from portcullis_gateway.domain.errors import InvalidRequest, NotFound
@@ -37,9 +36,10 @@ from portcullis_gateway.domain.resolution import (
     parse_metadata,
     resolve_target,
 )
+from portcullis_gateway.domain.translation import Prepared
+from portcullis_gateway.routes._call import RELAY, Outcome, call_provider
 from portcullis_gateway.routes._relay import (
     mark_client_gone,
-    passthrough,
     portkey_headers,
     relay_stream,
     send_answer,
@@ -153,97 +153,63 @@ async def forward(
         if inbound.content_length is not None and not isinstance(data, bytes):
             # Known length: providers get a plain upload, not a chunked one.
             headers.append(("content-length", str(inbound.content_length)))
-    session = rt.upstream.session
-    assert session is not None
-    sent_at = perf_counter()
+    prepared = Prepared(url, headers, data, None, None, suffix, True, None, method=method)
+    # A redirect goes back to the caller, as from any proxy: followed here it would
+    # carry the caller's key to a host no one chose, past the custom-host policy.
     try:
-        # A redirect goes back to the caller, as from any proxy: followed here it would
-        # carry the caller's key to a host no one chose, past the custom-host policy.
-        resp = await session.request(
-            method,
-            url,
-            data=data,
-            headers=headers,
-            timeout=rt.upstream.timeout_for(target.timeout_s),
-            allow_redirects=False,
-        )
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        ex.upstream_ms = (perf_counter() - sent_at) * 1000
-        if upload is not None and upload.failure is not None:
-            raise upload.failure from None
-        raise map_failure(exc, url, target.timeout_s) from None
+        outcome = await call_provider(rt, prepared, target.provider, target.timeout_s, mode=RELAY)
     finally:
         if upload is not None:
             upload.log_into(ex)
+    ex.upstream_ms = outcome.latency_ms
+    if upload is not None and upload.failure is not None:
+        # Our own limit (or the caller leaving) cut the upload, whatever the provider said.
+        outcome.discard()
+        raise upload.failure
+    if outcome.error is not None:
+        raise outcome.error
+    ex.first_byte_ms = (outcome.sent_at - t0) * 1000 + outcome.head_ms
+    resp = outcome.resp
+    if resp is None:  # an error answer, read whole and made OpenAI-shaped
+        await send_answer(send, ex, outcome.status, outcome.headers, outcome.payload)
+        return
     try:
-        if upload is not None and upload.failure is not None:
-            raise upload.failure  # the provider answered before the body was all sent
         # Only one reader of receive(): an upload still streaming keeps it.
         watch = upload is None or upload.finished
-        await answer(ex, resp, receive, send, url, target.timeout_s, t0, sent_at, watch)
+        content_type = outcome.content_type
+        out = outcome.headers
+        if watch and outcome.status == 200 and content_type.startswith("text/event-stream"):
+            ex.stream = True
+            out.append((b"content-type", content_type.encode("latin-1")))
+            out.extend(portkey_headers(ex))
+            ex.response_headers = out
+            await relay_stream(ex, resp, receive, send, out, t0, outcome.sent_at, url)
+            return
+        await relay_body(ex, outcome, receive if watch else None, send, url)
     finally:
         resp.release()
 
 
-async def answer(
-    ex: Exchange,
-    resp: aiohttp.ClientResponse,
-    receive: Receive,
-    send: Send,
-    url: str,
-    timeout_s: float | None,
-    t0: float,
-    sent_at: float,
-    watch: bool,
-) -> None:
-    now = perf_counter()
-    ex.first_byte_ms = (now - t0) * 1000
-    ex.upstream_ms = (now - sent_at) * 1000
-    out = passthrough(resp.raw_headers)
-    content_type = resp.headers.get("Content-Type", "")
-    status = resp.status
-    if status >= 400:
-        try:
-            payload = await resp.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise map_failure(exc, url, timeout_s) from None
-        finally:
-            ex.upstream_ms = (perf_counter() - sent_at) * 1000
-        payload, _ = provider_error_body(ex.provider, status, payload)
-        await send_answer(send, ex, status, out, payload)
-        return
-    if watch and status == 200 and content_type.startswith("text/event-stream"):
-        ex.stream = True
-        out.append((b"content-type", content_type.encode("latin-1")))
-        out.extend(portkey_headers(ex))
-        ex.response_headers = out
-        await relay_stream(ex, resp, receive, send, out, t0, sent_at, url)
-        return
-    await relay_body(ex, resp, receive if watch else None, send, out, content_type, url, sent_at)
-
-
 async def relay_body(
-    ex: Exchange,
-    resp: aiohttp.ClientResponse,
-    receive: Receive | None,
-    send: Send,
-    out: list[tuple[bytes, bytes]],
-    content_type: str,
-    url: str,
-    sent_at: float,
+    ex: Exchange, outcome: Outcome, receive: Receive | None, send: Send, url: str
 ) -> None:
     """Any other answer — JSON, text, audio, a file's bytes — chunk by chunk as it
-    arrives, with the provider's length when it is the length of what is sent."""
+    arrives, with the provider's length when it is the length of what is sent (the
+    client drops the length of a body it decompresses)."""
+    resp = outcome.resp
+    assert resp is not None
+    out = outcome.headers
+    content_type = outcome.content_type
     if content_type:
         out.append((b"content-type", content_type.encode("latin-1")))
-    length = resp.headers.get("Content-Length")
-    if length is not None and "Content-Encoding" not in resp.headers:
+    length = resp.headers.get("content-length")
+    if length is not None:
         out.append((b"content-length", length.encode("latin-1")))
     out.extend(portkey_headers(ex))
     ex.status = resp.status
     ex.response_headers = out
     tap = BodyTap(content_type)
-    content = resp.content
+    sent_at = outcome.sent_at
     # As in relay_stream: a caller who leaves stops a long download at the next chunk.
     gone = asyncio.ensure_future(wait_disconnect(receive)) if receive is not None else None
     try:
@@ -251,13 +217,13 @@ async def relay_body(
             return
         while True:
             try:
-                chunk = await content.readany()
-            except (aiohttp.ClientError, TimeoutError) as exc:
+                chunk = await resp.readany()
+            except UPSTREAM_FAILURES as exc:
                 err = map_failure(exc, url)
                 ex.status = err.status
                 ex.error = err.as_dict()
                 raise AbortAnswer from None
-            last = not chunk or content.at_eof()
+            last = not chunk or resp.at_eof()
             tap.feed(chunk)
             if gone is not None and gone.done():
                 mark_client_gone(ex, "client disconnected during the answer")
