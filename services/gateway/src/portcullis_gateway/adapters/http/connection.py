@@ -180,6 +180,7 @@ class Connection(asyncio.Protocol):
         self._started = False  # a byte of the answer has arrived
         self._complete = False
         self._close_delimited = False
+        self._keep_alive = False
         self._informational = False
 
     # -- the exchange ---------------------------------------------------------------
@@ -287,7 +288,7 @@ class Connection(asyncio.Protocol):
             and not self._head_only
             and not self._close_delimited
             and self._complete
-            and self.parser.should_keep_alive()
+            and self._keep_alive
         )
         if not reusable:
             self.abort()
@@ -390,6 +391,8 @@ class Connection(asyncio.Protocol):
         self._close_delimited = (
             not has_length and not chunked and status not in (204, 304) and not self._head_only
         )
+        # Read here: once the message is complete llhttp no longer says.
+        self._keep_alive = self.parser.should_keep_alive()
         self.response = Response(self, status, headers, self._ctype)
         if self._head_only:
             # A HEAD answer has no body whatever its headers say; llhttp cannot be told,
