@@ -1,6 +1,7 @@
 """``create_app(settings)``: the gateway's Litestar app, its routes, lifespan and
-error mapping. ``app_from_env`` is the factory the server (granian) calls in each
-worker process."""
+error mapping; ``hot_path_first(app)``: the ASGI callable served, which hands the
+inference paths to their raw handlers before Litestar's router sees them.
+``asgi_from_env`` is the factory the server (uvicorn) calls in each worker process."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException
+from litestar.types import ASGIApp, Receive, Scope, Send
 from portcullis.telemetry import configure_logging, configure_tracing
 
 from portcullis_gateway.domain.errors import GatewayError, error_body
-from portcullis_gateway.routes.inference import inference_routes
+from portcullis_gateway.routes.inference import hot_handlers, inference_routes
 from portcullis_gateway.routes.messages import messages_routes
 from portcullis_gateway.routes.ops import ops_routes
 from portcullis_gateway.routes.passthrough import passthrough_routes
@@ -68,8 +70,30 @@ def create_app(settings: GatewaySettings) -> Litestar:
     return app
 
 
+def hot_path_first(app: Litestar) -> ASGIApp:
+    """The inference POSTs go straight to their handlers (one dict lookup), skipping
+    Litestar's router and its per-request scope work; every other request, and the
+    lifespan, goes to Litestar. The same handlers are Litestar routes too, so the app
+    alone (as tests build it) answers the same."""
+    hot = hot_handlers(app.state.runtime)
+
+    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            handler = hot.get(scope["path"])
+            if handler is not None:
+                await handler(scope, receive, send)
+                return
+        await app(scope, receive, send)
+
+    return asgi
+
+
 def app_from_env() -> Litestar:
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level)
     configure_tracing("portcullis-gateway", settings.trace_exporter, settings.otlp_endpoint)
     return create_app(settings)
+
+
+def asgi_from_env() -> ASGIApp:
+    return hot_path_first(app_from_env())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from litestar import asgi
 from litestar.handlers.asgi_handlers import ASGIRouteHandler
-from litestar.types import Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from portcullis_gateway.domain.bodies import peek_request
 from portcullis_gateway.domain.errors import (
@@ -27,7 +27,7 @@ from portcullis_gateway.routes._routed import call_routed
 from portcullis_gateway.routes._serving import ClientGone, serve
 from portcullis_gateway.runtime import Runtime
 
-__all__ = ["ROUTES", "ClientGone", "inference_routes", "read_body"]
+__all__ = ["ROUTES", "ClientGone", "hot_handlers", "inference_routes", "read_body"]
 
 ROUTES = {
     "/v1/chat/completions": "chat",
@@ -112,16 +112,24 @@ async def handle_inference(
     await serve(rt, scope, send, scope["path"], kind, None, work)
 
 
-def inference_routes(rt: Runtime) -> list[ASGIRouteHandler]:
-    handlers = []
+def hot_handlers(rt: Runtime) -> dict[str, ASGIApp]:
+    """The raw ASGI handler of each inference path, by path."""
+    handlers: dict[str, ASGIApp] = {}
     for path, kind in ROUTES.items():
         suffix = path[len("/v1") :]
 
-        def bind(kind: str = kind, suffix: str = suffix):
+        def bind(kind: str = kind, suffix: str = suffix) -> ASGIApp:
             async def handler(scope: Scope, receive: Receive, send: Send) -> None:
                 await handle_inference(rt, kind, suffix, scope, receive, send)
 
             return handler
 
-        handlers.append(asgi(path, copy_scope=False, name=f"inference-{kind}")(bind()))
+        handlers[path] = bind()
     return handlers
+
+
+def inference_routes(rt: Runtime) -> list[ASGIRouteHandler]:
+    return [
+        asgi(path, copy_scope=False, name=f"inference-{ROUTES[path]}")(handler)
+        for path, handler in hot_handlers(rt).items()
+    ]
