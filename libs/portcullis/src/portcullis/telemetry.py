@@ -11,6 +11,7 @@ from collections.abc import Mapping, MutableMapping
 import msgspec
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanContext
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 _SECRET_WORDS = ("authorization", "api_key", "api-key", "apikey", "secret", "password", "token")
@@ -110,6 +111,16 @@ def inject_trace_headers(
 ) -> None:
     """Write W3C ``traceparent``/``tracestate`` for ``ctx`` (default: current) into headers."""
     propagate.inject(headers, context=ctx)
+
+
+def traceparent(span_context: SpanContext) -> str:
+    """The W3C ``traceparent`` of a span context, as the TraceContext propagator writes
+    it, without its context and propagator machinery (the gateway writes one per event).
+    A ``tracestate`` is not carried."""
+    return (
+        f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}"
+        f"-{int(span_context.trace_flags):02x}"
+    )
 
 
 def extract_trace_context(headers: Mapping[str, str] | None) -> otel_context.Context:

@@ -37,6 +37,7 @@ class Runtime:
             allow_private=settings.allow_private_custom_hosts, allowlist=settings.allowlist
         )
         self.tracer = trace.get_tracer("portcullis_gateway")
+        self.tracing = settings.trace_exporter != "none"
         self.metrics = GatewayMetrics()
         self.prices = PriceBook()
         self.upstream = Upstream(

@@ -15,11 +15,9 @@ import time
 from collections import deque
 from collections.abc import Iterable
 
-from opentelemetry import trace
-from opentelemetry.trace import NonRecordingSpan
 from portcullis.events import encode, metered_from_logged
 from portcullis.subjects import logs_subject, metrics_subject
-from portcullis.telemetry import inject_trace_headers
+from portcullis.telemetry import traceparent
 
 from portcullis_gateway.adapters.nats_link import NatsLink
 from portcullis_gateway.adapters.spool import Spool, SpooledMessage
@@ -193,8 +191,7 @@ class EventPipeline:
             headers = {MSG_ID: exchange.request_id}
             span_context = exchange.trace_context
             if span_context is not None:
-                ctx = trace.set_span_in_context(NonRecordingSpan(span_context))
-                inject_trace_headers(headers, ctx)
+                headers["traceparent"] = traceparent(span_context)
             messages.append(
                 SpooledMessage(self._logs_subject, exchange.request_id, headers, encode(logged))
             )
