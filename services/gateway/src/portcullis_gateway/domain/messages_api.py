@@ -3,7 +3,7 @@ an Anthropic request becomes an OpenAI chat request (which every adapter takes),
 OpenAI answer - JSON or chunks - becomes Anthropic's message or SSE events, so the
 Anthropic SDK works whatever model is behind the gateway.
 
-The reverse of ``anthropic.py``: system prompt to a system message, ``tool_result``
+The reverse of ``providers/anthropic.py``: system prompt to a system message, ``tool_result``
 blocks to ``tool`` messages, ``tool_use`` to ``tool_calls``, ``stop_sequences`` to ``stop``;
 cached prompt tokens go back out as ``cache_read_input_tokens``.
 """
