@@ -10,12 +10,12 @@ gateway's ``src/providers/<name>/`` folders (facts carry over, code does not).
 
 from __future__ import annotations
 
-import base64
-import struct
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from portcullis_gateway.providers._openai_shapes import error_body
 
 OPENAI_ROUTES = frozenset({"/chat/completions", "/completions", "/embeddings"})
 
@@ -96,12 +96,6 @@ class AdapterError(ValueError):
         return error_body(str(self), "invalid_request_error", self.code)
 
 
-def error_body(
-    message: str, kind: str = "api_error", code: str | None = None, param: str | None = None
-) -> dict:
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
-
-
 def _set_path(out: dict, dotted: str, value: Any) -> None:
     *parents, leaf = dotted.split(".")
     node = out
@@ -173,60 +167,6 @@ def mapped_json_post(
     if options.api_key:
         headers["authorization"] = "Bearer " + options.api_key
     return ProviderRequest("POST", path, headers, body, notes)
-
-
-def openai_usage(
-    prompt: int, completion: int, cached: int | None = None, reasoning: int | None = None
-) -> dict:
-    """OpenAI's usage object; ``prompt`` counts cached tokens too, as OpenAI's does."""
-    usage: dict = {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }
-    if cached is not None:
-        usage["prompt_tokens_details"] = {"cached_tokens": cached}
-    if reasoning is not None:
-        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
-    return usage
-
-
-def float32_base64(vector: list[float]) -> str:
-    """OpenAI's ``encoding_format: "base64"``: little-endian float32, base64-encoded (the
-    openai SDK asks for it by default and decodes it itself)."""
-    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
-
-
-class ChunkWriter:
-    """Builds ``chat.completion.chunk`` dicts for one stream (same id, model, created),
-    so every stream transformer emits exactly the shape the OpenAI SDK parses."""
-
-    def __init__(self, ident: str, model: str, created: int, include_usage: bool) -> None:
-        self.id = ident
-        self.model = model
-        self.created = created
-        self.include_usage = include_usage
-
-    def chunk(self, delta: dict, finish_reason: str | None = None) -> dict:
-        return {
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [
-                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-            ],
-        }
-
-    def usage_chunk(self, usage: dict) -> dict:
-        return {
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [],
-            "usage": usage,
-        }
 
 
 class StreamTransformer(Protocol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis_gateway.providers.base import error_body
+from portcullis_gateway.providers._openai_shapes import error_body
 
 _TYPE_BY_STATUS = {
     400: "invalid_request_error",

@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from portcullis_gateway.providers._openai_shapes import ChunkWriter
 from portcullis_gateway.providers.base import (
     OPENAI_ROUTES,
     AdapterError,
-    ChunkWriter,
     ProviderOptions,
     ProviderRequest,
     include_usage,
