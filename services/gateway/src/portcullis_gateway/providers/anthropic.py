@@ -36,6 +36,7 @@ from portcullis_gateway.providers.base import (
     CHAT,
     DROP,
     AdapterError,
+    NativeAdapter,
     Param,
     ParamMap,
     ProviderOptions,
@@ -218,9 +219,7 @@ def _response_format(body: dict, out: dict, notes: list[str]) -> None:
     notes.append("response_format json_schema sent as a forced tool call")
 
 
-class AnthropicAdapter:
-    stream_framing = "sse"
-
+class AnthropicAdapter(NativeAdapter):
     def transform_request(
         self, openai_body: dict, endpoint: str, options: ProviderOptions
     ) -> ProviderRequest:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from portcullis_gateway.providers._openai_shapes import error_body
+from portcullis_gateway.providers.framing import StreamFraming
 
 OPENAI_ROUTES = frozenset({"/chat/completions", "/completions", "/embeddings"})
 
@@ -24,6 +25,10 @@ CHAT = "/chat/completions"
 COMPLETIONS = "/completions"
 EMBEDDINGS = "/embeddings"
 RERANK = "/rerank"
+
+# Credentials the request path turns into auth itself: "aws" (SigV4 with IAM keys) or
+# "google" (a service account's OAuth token).
+CloudAuth = Literal["aws", "google"]
 
 
 class _Drop:
@@ -179,18 +184,38 @@ class StreamTransformer(Protocol):
     usage: dict | None
     error: dict | None
 
-    def feed(self, event: dict, event_name: str | None = None) -> list[dict]: ...
+    def feed(self, event: object, event_name: str | None = None) -> list[dict]: ...
 
     def finish(self) -> list[dict]: ...
 
 
 class ProviderAdapter(Protocol):
-    """The four transforms of one wire format; all pure. ``transform_response`` may be
-    given the OpenAI request (``request``) for what the provider does not echo back
-    (Cohere's embeddings omit the model, for instance)."""
+    """The four transforms of one wire format, all pure, and what the request path asks
+    of it besides. ``transform_response`` may be given the OpenAI request (``request``)
+    for what the provider does not echo back (Cohere's embeddings omit the model, for
+    instance)."""
 
-    # "sse" (text/event-stream) or "ndjson" (one JSON object a line, Ollama).
-    stream_framing: str
+    # Read-only here, so that an adapter may narrow them (Bedrock's framing is always
+    # "aws-eventstream").
+    @property
+    def stream_framing(self) -> StreamFraming: ...
+
+    @property
+    def raw_stream(self) -> bool:
+        """OpenAI's own streams pass through as bytes; every other one goes through
+        ``stream_transformer``."""
+        ...
+
+    @property
+    def input_tokens_header(self) -> str | None:
+        """The response header with the input token count, for a provider that reports
+        it there rather than in the body (Bedrock's InvokeModel)."""
+        ...
+
+    def needs_rewrite(self, body: bytes) -> bool:
+        """Whether an OpenAI request body must go through ``transform_request`` before
+        it is sent; one that needs no rewrite is sent as it came, undecoded."""
+        ...
 
     def transform_request(
         self, openai_body: dict, endpoint: str, options: ProviderOptions
@@ -211,6 +236,18 @@ class ProviderAdapter(Protocol):
     ) -> StreamTransformer: ...
 
     def map_error(self, status: int, provider_body: Any) -> tuple[int, dict]: ...
+
+
+class NativeAdapter:
+    """What every adapter of a wire format other than OpenAI's shares: each request is
+    rewritten and each stream translated."""
+
+    stream_framing: StreamFraming = "sse"
+    raw_stream = False
+    input_tokens_header: str | None = None
+
+    def needs_rewrite(self, body: bytes) -> bool:
+        return True
 
 
 def now() -> int:
@@ -236,9 +273,8 @@ class ProviderSpec:
     adapter: ProviderAdapter | None = None
     # Other names callers use for this provider (Portkey's slug vs. the short name).
     aliases: tuple[str, ...] = ()
-    # Credentials the request path turns into auth itself: "aws" (SigV4 with IAM keys)
-    # or "google" (a service account's OAuth token); a plain API key needs neither.
-    cloud_auth: str | None = None
+    # A plain API key needs no cloud auth.
+    cloud_auth: CloudAuth | None = None
 
     def authorization(self, api_key: str) -> str:
         return self.auth_scheme + api_key

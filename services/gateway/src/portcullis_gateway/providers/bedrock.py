@@ -42,6 +42,7 @@ from portcullis_gateway.providers.base import (
     DROP,
     EMBEDDINGS,
     AdapterError,
+    NativeAdapter,
     Param,
     ParamMap,
     ProviderOptions,
@@ -186,7 +187,7 @@ def _tool_call(block: dict, position: int) -> dict:
     return tool_call(ident, block.get("name"), json_arguments(block.get("input")))
 
 
-class BedrockAdapter:
+class BedrockAdapter(NativeAdapter):
     stream_framing = "aws-eventstream"
     # InvokeModel (embeddings) reports the input token count in this header only.
     input_tokens_header = "x-amzn-bedrock-input-token-count"

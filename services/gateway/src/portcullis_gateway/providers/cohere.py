@@ -27,6 +27,7 @@ from portcullis_gateway.providers.base import (
     EMBEDDINGS,
     RERANK,
     AdapterError,
+    NativeAdapter,
     Param,
     ParamMap,
     ProviderOptions,
@@ -197,9 +198,7 @@ def _rerank(body: dict, request: dict) -> dict:
     }
 
 
-class CohereAdapter:
-    stream_framing = "sse"
-
+class CohereAdapter(NativeAdapter):
     def transform_request(
         self, openai_body: dict, endpoint: str, options: ProviderOptions
     ) -> ProviderRequest:

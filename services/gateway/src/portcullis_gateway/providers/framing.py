@@ -9,6 +9,7 @@ import codecs
 import struct
 import zlib
 from collections.abc import Iterator
+from typing import Literal
 
 import msgspec
 
@@ -16,6 +17,10 @@ _decode = msgspec.json.decode
 
 # OpenAI-compatible streams end with this sentinel instead of a JSON payload.
 DONE = "[DONE]"
+
+# What a provider's stream is: text/event-stream, one JSON object a line (Ollama), or
+# AWS binary event-stream frames (Bedrock).
+StreamFraming = Literal["sse", "ndjson", "aws-eventstream"]
 
 
 class SSEDecoder:
@@ -175,7 +180,7 @@ def encode_event(event_type: str, payload: bytes, message_type: str = "event") -
     return message + struct.pack(">I", zlib.crc32(message))
 
 
-def decoder_for(framing: str) -> SSEDecoder | NDJSONDecoder | AWSEventStreamDecoder:
+def decoder_for(framing: StreamFraming) -> SSEDecoder | NDJSONDecoder | AWSEventStreamDecoder:
     if framing == "aws-eventstream":
         return AWSEventStreamDecoder()
     return NDJSONDecoder() if framing == "ndjson" else SSEDecoder()

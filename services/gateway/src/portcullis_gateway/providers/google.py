@@ -37,6 +37,7 @@ from portcullis_gateway.providers.base import (
     CHAT,
     DROP,
     AdapterError,
+    NativeAdapter,
     Param,
     ParamMap,
     ProviderOptions,
@@ -260,9 +261,7 @@ def _choice(candidate: dict, strict: bool) -> dict:
     return choice(message, finish, candidate.get("index", 0))
 
 
-class GoogleAdapter:
-    stream_framing = "sse"
-
+class GoogleAdapter(NativeAdapter):
     def transform_request(
         self, openai_body: dict, endpoint: str, options: ProviderOptions
     ) -> ProviderRequest:

@@ -35,6 +35,7 @@ from portcullis_gateway.providers.base import (
     DROP,
     EMBEDDINGS,
     AdapterError,
+    NativeAdapter,
     Param,
     ParamMap,
     ProviderOptions,
@@ -131,7 +132,7 @@ EMBED_PARAMS: ParamMap = {
 _ENDPOINTS = {CHAT: ("/api/chat", CHAT_PARAMS), EMBEDDINGS: ("/api/embed", EMBED_PARAMS)}
 
 
-class OllamaAdapter:
+class OllamaAdapter(NativeAdapter):
     stream_framing = "ndjson"
 
     def transform_request(

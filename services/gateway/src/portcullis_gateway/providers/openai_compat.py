@@ -20,6 +20,7 @@ from portcullis_gateway.providers.base import (
     now,
 )
 from portcullis_gateway.providers.errors import normalize_error
+from portcullis_gateway.providers.framing import StreamFraming
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,8 @@ class Quirks:
 
 
 class OpenAICompatAdapter:
-    stream_framing = "sse"
+    stream_framing: StreamFraming = "sse"
+    input_tokens_header: str | None = None
 
     def __init__(
         self,

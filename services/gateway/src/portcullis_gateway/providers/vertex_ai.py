@@ -22,6 +22,7 @@ from portcullis_gateway.providers import anthropic, google
 from portcullis_gateway.providers.base import (
     CHAT,
     AdapterError,
+    NativeAdapter,
     ProviderOptions,
     ProviderRequest,
     ProviderSpec,
@@ -47,9 +48,7 @@ def _host(region: str) -> str:
     return f"https://{quote(region, safe='')}-aiplatform.googleapis.com/v1"
 
 
-class VertexAIAdapter:
-    stream_framing = "sse"
-
+class VertexAIAdapter(NativeAdapter):
     def transform_request(
         self, openai_body: dict, endpoint: str, options: ProviderOptions
     ) -> ProviderRequest:
