@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from portcullis_gateway.providers._openai_shapes import ChunkWriter, error_body, tool_call
+from portcullis_gateway.providers._openai_shapes import (
+    ChunkWriter,
+    error_body,
+    openai_finish,
+    tool_call,
+)
 
 
 class AnthropicStream:
@@ -99,7 +104,7 @@ class AnthropicStream:
         reason = (event.get("delta") or {}).get("stop_reason")
         if reason is None:
             return []
-        finish = self.finish_reasons.get(reason, "stop")
+        finish = openai_finish(self.finish_reasons, reason)
         if finish == "tool_calls" and not any(v >= 0 for v in self._tools.values()):
             finish = "stop"  # only the json_schema tool was "called": that is the answer
         self.finished = True

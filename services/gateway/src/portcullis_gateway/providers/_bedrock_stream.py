@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from portcullis_gateway.providers._openai_shapes import ChunkWriter, error_body, tool_call
+from portcullis_gateway.providers._openai_shapes import (
+    ChunkWriter,
+    error_body,
+    openai_finish,
+    tool_call,
+)
 
 
 class BedrockStream:
@@ -54,7 +59,7 @@ class BedrockStream:
         if name == "contentBlockDelta":
             return self._delta(event)
         if name == "messageStop":
-            finish = self.finish_reasons.get(event.get("stopReason"), "stop")
+            finish = openai_finish(self.finish_reasons, event.get("stopReason"))
             return [self.writer.chunk({}, finish)]
         if name == "metadata" and isinstance(event.get("usage"), dict):
             self.usage = self.usage_from(event["usage"])

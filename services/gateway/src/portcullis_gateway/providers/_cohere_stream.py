@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from portcullis_gateway.providers._openai_shapes import ChunkWriter, error_body
+from portcullis_gateway.providers._openai_shapes import ChunkWriter, error_body, openai_finish
 
 
 def _message(event: dict) -> dict:
@@ -51,7 +51,7 @@ class CohereStream:
             delta = event.get("delta") or {}
             if isinstance(delta.get("usage"), dict):
                 self.usage = self.usage_from(delta["usage"])
-            finish = self.finish_reasons.get(delta.get("finish_reason"), "stop")
+            finish = openai_finish(self.finish_reasons, delta.get("finish_reason"))
             return [self.writer.chunk({}, finish)]
         if kind == "error" or "error" in event:
             detail = event.get("error")

@@ -7,6 +7,7 @@ from portcullis_gateway.providers._openai_shapes import (
     ChunkWriter,
     error_body,
     json_arguments,
+    openai_finish,
     openai_usage,
     tool_call,
 )
@@ -29,7 +30,7 @@ def usage_from(body: dict) -> dict:
 
 
 def finish_reason(body: dict, has_calls: bool) -> str:
-    return "tool_calls" if has_calls else FINISH_REASONS.get(body.get("done_reason"), "stop")
+    return "tool_calls" if has_calls else openai_finish(FINISH_REASONS, body.get("done_reason"))
 
 
 class OllamaStream:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import struct
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -50,6 +51,12 @@ def assistant_message(content: str | None, calls: list[dict]) -> dict:
     if calls:
         message["tool_calls"] = calls
     return message
+
+
+def openai_finish(reasons: Mapping[str, str], reason: object) -> str:
+    """A provider's stop reason as OpenAI's ``finish_reason``: "stop" for one it has no
+    name for, or none at all."""
+    return reasons.get(reason, "stop") if isinstance(reason, str) else "stop"
 
 
 def choice(message: dict, finish_reason: str | None, index: int = 0) -> dict:

@@ -29,6 +29,7 @@ from portcullis_gateway.providers._openai_shapes import (
     chat_completion,
     choice,
     json_arguments,
+    openai_finish,
     openai_usage,
     tool_call,
 )
@@ -266,7 +267,7 @@ class AnthropicAdapter(NativeAdapter):
         if not strict_openai:
             blocks = [b for b in provider_body["content"] if b.get("type") != "tool_use"]
             message["content_blocks"] = blocks
-        finish = FINISH_REASONS.get(provider_body.get("stop_reason"), "stop")
+        finish = openai_finish(FINISH_REASONS, provider_body.get("stop_reason"))
         if finish == "tool_calls" and not calls:
             finish = "stop"  # the forced json_schema tool is an answer, not a call
         return chat_completion(

@@ -34,6 +34,7 @@ from portcullis_gateway.providers._openai_shapes import (
     chat_completion,
     choice,
     json_arguments,
+    openai_finish,
     openai_usage,
     tool_call,
 )
@@ -244,7 +245,7 @@ class BedrockAdapter(NativeAdapter):
             message["content_blocks"] = [
                 {"type": "thinking", **(r.get("reasoningText") or {})} for r in reasoning
             ]
-        finish = FINISH_REASONS.get(provider_body.get("stopReason"), "stop")
+        finish = openai_finish(FINISH_REASONS, provider_body.get("stopReason"))
         return chat_completion(
             # Converse answers carry no id (it is in the x-amzn-requestid header).
             f"chatcmpl-bedrock-{created}",

@@ -19,6 +19,7 @@ from portcullis_gateway.providers._openai_shapes import (
     chat_completion,
     choice,
     embeddings_list,
+    openai_finish,
     openai_usage,
 )
 from portcullis_gateway.providers.base import (
@@ -169,7 +170,7 @@ def _chat(body: dict, created: int, strict: bool, request: dict) -> dict:
     out = assistant_message(_text(message.get("content")) if not calls else None, calls)
     if calls and not strict and message.get("tool_plan"):
         out["tool_plan"] = message["tool_plan"]
-    finish = FINISH_REASONS.get(body.get("finish_reason"), "stop")
+    finish = openai_finish(FINISH_REASONS, body.get("finish_reason"))
     return chat_completion(
         body.get("id"),
         created,

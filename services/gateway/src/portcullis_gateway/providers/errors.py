@@ -48,7 +48,8 @@ def normalize_error(status: int, body: Any, provider: str) -> tuple[int, dict]:
         inner = body.get("error")
         if isinstance(inner, dict):
             message = _text(inner.get("message"))
-            kind = inner.get("type") if isinstance(inner.get("type"), str) else kind
+            inner_kind = inner.get("type")
+            kind = inner_kind if isinstance(inner_kind, str) else kind
             code = inner.get("code")
             param = inner.get("param")
         else:

@@ -127,7 +127,8 @@ class AWSEventStreamDecoder:
             if headers.get(":message-type") == "exception":
                 yield f"exception:{headers.get(':exception-type', 'unknown')}", body
             else:
-                yield headers.get(":event-type"), body
+                name = headers.get(":event-type")
+                yield (name if isinstance(name, str) else None), body
 
     def close(self) -> Iterator[tuple[str | None, object]]:
         if self._buffer:
@@ -150,8 +151,8 @@ def _headers(raw: bytes) -> dict[str, object]:
         at += 2 + name_length
         if kind in (6, 7):
             (length,) = struct.unpack(">H", raw[at : at + 2])
-            value: object = raw[at + 2 : at + 2 + length]
-            value = value.decode() if kind == 7 else value
+            data = raw[at + 2 : at + 2 + length]
+            value: object = data.decode() if kind == 7 else data
             at += 2 + length
         else:
             size = _FIXED[kind]

@@ -71,7 +71,7 @@ def _content(content: Any) -> tuple[str, list[str]]:
 
 def _messages(messages: Any, body: dict) -> list[dict]:
     out: list[dict] = []
-    names: dict[str, str] = {}
+    names: dict[str, str | None] = {}  # tool_call_id -> function name
     for message in messages if isinstance(messages, list) else ():
         # Ollama knows no developer role; it is the system prompt by another name.
         role = "system" if message.get("role") in SYSTEM_ROLES else message.get("role")
