@@ -30,7 +30,7 @@ help:
 	@echo "make up     start NATS, Valkey, SeaweedFS S3, the mock provider, gateway, logger"
 	@echo "            and analytics in the foreground (Ctrl-C stops them; data in .portcullis/)"
 	@echo "make test   lint, then every test in the repo (PYTEST_ARGS=... passes options on)"
-	@echo "make lint   ruff check + ruff format --check"
+	@echo "make lint   ruff check + ruff format --check + mypy (the pure packages)"
 	@echo "make bench  gateway vs direct upstream with nginx + wrk (see bench/README.md)"
 
 $(UV):
@@ -47,6 +47,7 @@ up: sync
 lint: sync
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) mypy
 
 # pytest exits 5 when it collected nothing; that must fail the build like any error.
 test: lint

@@ -89,8 +89,9 @@ def configure_tracing(
     if exporter == "otlp":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        kwargs = {"endpoint": otlp_endpoint} if otlp_endpoint else {}
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(**kwargs)))
+        # None leaves the exporter to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or its default.
+        span_exporter = OTLPSpanExporter(endpoint=otlp_endpoint or None)
+        provider.add_span_processor(BatchSpanProcessor(span_exporter))
     elif exporter == "console":
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 

@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from portcullis_gateway.providers.base import ChunkWriter, error_body
+from portcullis_gateway.providers._openai_shapes import (
+    ChunkWriter,
+    error_body,
+    openai_finish,
+    tool_call,
+)
 
 
 class AnthropicStream:
@@ -45,9 +50,7 @@ class AnthropicStream:
         return handler(event) if handler is not None else []
 
     def finish(self) -> list[dict]:
-        if self.error is not None or not self.writer.include_usage or self.usage is None:
-            return []
-        return [self.writer.usage_chunk(self.usage)]
+        return self.writer.final_chunks(self.usage, self.error)
 
     def _take_usage(self, usage: object) -> None:
         if isinstance(usage, dict):
@@ -60,7 +63,7 @@ class AnthropicStream:
         self.writer.id = str(message.get("id", ""))
         self.writer.model = str(message.get("model", ""))
         self._take_usage(message.get("usage"))
-        return [self.writer.chunk({"role": "assistant", "content": ""})]
+        return [self.writer.role_chunk()]
 
     def _on_content_block_start(self, event: dict) -> list[dict]:
         block = event.get("content_block") or {}
@@ -72,13 +75,8 @@ class AnthropicStream:
         if kind == "tool_use":
             position = sum(1 for v in self._tools.values() if v >= 0)
             self._tools[index] = position
-            call = {
-                "index": position,
-                "id": block.get("id"),
-                "type": "function",
-                "function": {"name": block.get("name"), "arguments": ""},
-            }
-            return [self.writer.chunk({"tool_calls": [call]})]
+            call = tool_call(block.get("id"), block.get("name"), "")
+            return [self.writer.tool_call_chunk(position, call)]
         if kind == "text" and block.get("text"):
             return [self.writer.chunk({"content": block["text"]})]
         if kind in ("thinking", "redacted_thinking") and not self.strict:
@@ -96,8 +94,7 @@ class AnthropicStream:
             position = self._tools.get(index, 0)
             if position < 0:
                 return [self.writer.chunk({"content": part})] if part else []
-            call = {"index": position, "function": {"arguments": part}}
-            return [self.writer.chunk({"tool_calls": [call]})]
+            return [self.writer.arguments_chunk(position, part)]
         if kind in ("thinking_delta", "signature_delta") and not self.strict:
             return [self.writer.chunk({"content_blocks": [{"index": index, "delta": delta}]})]
         return []
@@ -107,7 +104,7 @@ class AnthropicStream:
         reason = (event.get("delta") or {}).get("stop_reason")
         if reason is None:
             return []
-        finish = self.finish_reasons.get(reason, "stop")
+        finish = openai_finish(self.finish_reasons, reason)
         if finish == "tool_calls" and not any(v >= 0 for v in self._tools.values()):
             finish = "stop"  # only the json_schema tool was "called": that is the answer
         self.finished = True

@@ -15,12 +15,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from portcullis_gateway.providers._openai_shapes import embeddings_list
 from portcullis_gateway.providers.base import (
     DROP,
     AdapterError,
     Param,
     ParamMap,
-    float32_base64,
 )
 
 # Cohere's retrieval default, as on Cohere's own API (providers/cohere.py).
@@ -143,17 +143,4 @@ def embeddings_answer(body: Any, request: dict) -> dict | None:
         return None
     vectors, tokens = found
     as_base64 = request.get("encoding_format") == "base64"
-    data = [
-        {
-            "object": "embedding",
-            "index": index,
-            "embedding": float32_base64(vector) if as_base64 else vector,
-        }
-        for index, vector in enumerate(vectors)
-    ]
-    return {
-        "object": "list",
-        "data": data,
-        "model": request.get("model", ""),
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }
+    return embeddings_list(vectors, request.get("model", ""), tokens, as_base64)

@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from portcullis_gateway.providers.base import ChunkWriter, error_body
+from portcullis_gateway.providers._openai_shapes import (
+    ChunkWriter,
+    error_body,
+    openai_finish,
+    tool_call,
+)
 
 
 class BedrockStream:
@@ -42,24 +47,19 @@ class BedrockStream:
             self.error = error_body(str(event.get("message") or kind), kind)
             return [self.error]
         if name == "messageStart":
-            return [self.writer.chunk({"role": event.get("role", "assistant"), "content": ""})]
+            return [self.writer.role_chunk(event.get("role", "assistant"))]
         if name == "contentBlockStart":
             tool = (event.get("start") or {}).get("toolUse")
             if not isinstance(tool, dict):
                 return []
             position = len(self._tools)
             self._tools[event.get("contentBlockIndex", 0)] = position
-            call = {
-                "index": position,
-                "id": tool.get("toolUseId"),
-                "type": "function",
-                "function": {"name": tool.get("name"), "arguments": ""},
-            }
-            return [self.writer.chunk({"tool_calls": [call]})]
+            call = tool_call(tool.get("toolUseId"), tool.get("name"), "")
+            return [self.writer.tool_call_chunk(position, call)]
         if name == "contentBlockDelta":
             return self._delta(event)
         if name == "messageStop":
-            finish = self.finish_reasons.get(event.get("stopReason"), "stop")
+            finish = openai_finish(self.finish_reasons, event.get("stopReason"))
             return [self.writer.chunk({}, finish)]
         if name == "metadata" and isinstance(event.get("usage"), dict):
             self.usage = self.usage_from(event["usage"])
@@ -72,14 +72,11 @@ class BedrockStream:
         if "toolUse" in delta:
             position = self._tools.get(event.get("contentBlockIndex", 0), 0)
             part = (delta["toolUse"] or {}).get("input", "")
-            call = {"index": position, "function": {"arguments": part}}
-            return [self.writer.chunk({"tool_calls": [call]})]
+            return [self.writer.arguments_chunk(position, part)]
         if "reasoningContent" in delta and not self.strict:
             block = {"index": event.get("contentBlockIndex", 0), "delta": delta["reasoningContent"]}
             return [self.writer.chunk({"content_blocks": [block]})]
         return []
 
     def finish(self) -> list[dict]:
-        if self.error is not None or not self.writer.include_usage or self.usage is None:
-            return []
-        return [self.writer.usage_chunk(self.usage)]
+        return self.writer.final_chunks(self.usage, self.error)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from portcullis_gateway.providers.base import ChunkWriter, error_body
+from portcullis_gateway.providers._openai_shapes import ChunkWriter, error_body, openai_finish
 
 
 def _message(event: dict) -> dict:
@@ -39,7 +39,7 @@ class CohereStream:
         kind = event.get("type") or event_name
         if kind == "message-start":
             self.writer.id = str(event.get("id", ""))
-            return [self.writer.chunk({"role": "assistant", "content": ""})]
+            return [self.writer.role_chunk()]
         if kind == "content-delta":
             text = (_message(event).get("content") or {}).get("text", "")
             return [self.writer.chunk({"content": text})]
@@ -51,7 +51,7 @@ class CohereStream:
             delta = event.get("delta") or {}
             if isinstance(delta.get("usage"), dict):
                 self.usage = self.usage_from(delta["usage"])
-            finish = self.finish_reasons.get(delta.get("finish_reason"), "stop")
+            finish = openai_finish(self.finish_reasons, delta.get("finish_reason"))
             return [self.writer.chunk({}, finish)]
         if kind == "error" or "error" in event:
             detail = event.get("error")
@@ -61,6 +61,4 @@ class CohereStream:
         return []
 
     def finish(self) -> list[dict]:
-        if self.error is not None or not self.writer.include_usage or self.usage is None:
-            return []
-        return [self.writer.usage_chunk(self.usage)]
+        return self.writer.final_chunks(self.usage, self.error)

@@ -11,11 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import msgspec
-
-from portcullis_gateway.providers.base import ChunkWriter
-
-_encode = msgspec.json.encode
+from portcullis_gateway.providers._openai_shapes import ChunkWriter
 
 
 class GeminiStream:
@@ -25,12 +21,14 @@ class GeminiStream:
         created: int,
         strict_openai: bool,
         finish_reason: Callable[[str, bool], str | None],
+        function_call: Callable[[dict, int], dict],
         usage_from: Callable[[dict], dict],
         map_error: Callable[[int, object], tuple[int, dict]],
     ) -> None:
         self.writer = ChunkWriter("", "", created, include_usage)
         self.strict = strict_openai
         self.finish_reason = finish_reason
+        self.function_call = function_call
         self.usage_from = usage_from
         self.map_error = map_error
         self.usage: dict | None = None
@@ -51,7 +49,7 @@ class GeminiStream:
             self._started = True
             self.writer.id = str(event.get("responseId") or "")
             self.writer.model = str(event.get("modelVersion") or "")
-            out.append(self.writer.chunk({"role": "assistant", "content": ""}))
+            out.append(self.writer.role_chunk())
         for candidate in event.get("candidates") or ():
             index = candidate.get("index", 0)
             for part in (candidate.get("content") or {}).get("parts") or ():
@@ -64,23 +62,10 @@ class GeminiStream:
 
     def _part(self, index: int, part: dict) -> list[dict]:
         if "functionCall" in part:
-            call = part["functionCall"]
             position = self._calls.get(index, 0)
             self._calls[index] = position + 1
-            delta = {
-                "tool_calls": [
-                    {
-                        "index": position,
-                        "id": call.get("id") or f"call_{position}",
-                        "type": "function",
-                        "function": {
-                            "name": call.get("name"),
-                            "arguments": _encode(call.get("args") or {}).decode(),
-                        },
-                    }
-                ]
-            }
-            return [self._at(index, self.writer.chunk(delta))]
+            call = self.function_call(part["functionCall"], position)
+            return [self._at(index, self.writer.tool_call_chunk(position, call))]
         if part.get("thought"):
             if self.strict:
                 return []
@@ -96,6 +81,4 @@ class GeminiStream:
         return chunk
 
     def finish(self) -> list[dict]:
-        if self.error is not None or not self.writer.include_usage or self.usage is None:
-            return []
-        return [self.writer.usage_chunk(self.usage)]
+        return self.writer.final_chunks(self.usage, self.error)

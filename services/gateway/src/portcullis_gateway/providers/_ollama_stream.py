@@ -3,26 +3,26 @@ shares with it (tool calls without ids, usage from the eval counts, done_reason)
 
 from __future__ import annotations
 
-import msgspec
-
-from portcullis_gateway.providers.base import ChunkWriter, error_body, openai_usage
+from portcullis_gateway.providers._openai_shapes import (
+    ChunkWriter,
+    error_body,
+    json_arguments,
+    openai_finish,
+    openai_usage,
+    tool_call,
+)
 
 FINISH_REASONS = {"stop": "stop", "length": "length"}
-_encode = msgspec.json.encode
 
 
 def tool_calls(calls: list, start: int = 0) -> list[dict]:
-    return [
-        {
-            "id": f"call_{start + i}",
-            "type": "function",
-            "function": {
-                "name": (call.get("function") or {}).get("name"),
-                "arguments": _encode((call.get("function") or {}).get("arguments") or {}).decode(),
-            },
-        }
-        for i, call in enumerate(calls)
-    ]
+    """Ollama's calls carry no ids: they are numbered across the answer."""
+    out = []
+    for position, call in enumerate(calls, start):
+        function = call.get("function") or {}
+        arguments = json_arguments(function.get("arguments"))
+        out.append(tool_call(f"call_{position}", function.get("name"), arguments))
+    return out
 
 
 def usage_from(body: dict) -> dict:
@@ -30,7 +30,7 @@ def usage_from(body: dict) -> dict:
 
 
 def finish_reason(body: dict, has_calls: bool) -> str:
-    return "tool_calls" if has_calls else FINISH_REASONS.get(body.get("done_reason"), "stop")
+    return "tool_calls" if has_calls else openai_finish(FINISH_REASONS, body.get("done_reason"))
 
 
 class OllamaStream:
@@ -55,17 +55,15 @@ class OllamaStream:
         if not self._started:
             self._started = True
             self.writer.model = str(event.get("model", ""))
-            out.append(self.writer.chunk({"role": "assistant", "content": ""}))
+            out.append(self.writer.role_chunk())
         message = event.get("message") or {}
         if message.get("thinking") and not self.strict:
             block = {"index": 0, "type": "thinking", "thinking": message["thinking"]}
             out.append(self.writer.chunk({"content_blocks": [block]}))
         if message.get("tool_calls"):
             calls = tool_calls(message["tool_calls"], self._calls)
-            for offset, call in enumerate(calls):
-                out.append(
-                    self.writer.chunk({"tool_calls": [{"index": self._calls + offset, **call}]})
-                )
+            for position, call in enumerate(calls, self._calls):
+                out.append(self.writer.tool_call_chunk(position, call))
             self._calls += len(calls)
         if message.get("content"):
             out.append(self.writer.chunk({"content": message["content"]}))
@@ -75,6 +73,4 @@ class OllamaStream:
         return out
 
     def finish(self) -> list[dict]:
-        if self.error is not None or not self.writer.include_usage or self.usage is None:
-            return []
-        return [self.writer.usage_chunk(self.usage)]
+        return self.writer.final_chunks(self.usage, self.error)

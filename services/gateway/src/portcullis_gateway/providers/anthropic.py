@@ -15,10 +15,29 @@ from typing import Any
 import msgspec
 
 from portcullis_gateway.providers._anthropic_stream import AnthropicStream
+from portcullis_gateway.providers._messages import (
+    SYSTEM_ROLES,
+    add_tool_result,
+    image_url,
+    parse_data_url,
+    stop_list,
+    system_contents,
+    tool_arguments,
+)
+from portcullis_gateway.providers._openai_shapes import (
+    assistant_message,
+    chat_completion,
+    choice,
+    json_arguments,
+    openai_finish,
+    openai_usage,
+    tool_call,
+)
 from portcullis_gateway.providers.base import (
     CHAT,
     DROP,
     AdapterError,
+    NativeAdapter,
     Param,
     ParamMap,
     ProviderOptions,
@@ -27,7 +46,6 @@ from portcullis_gateway.providers.base import (
     apply_params,
     include_usage,
     now,
-    openai_usage,
 )
 from portcullis_gateway.providers.errors import normalize_error
 
@@ -50,7 +68,6 @@ FINISH_REASONS = {
 }
 
 _encode = msgspec.json.encode
-_decode = msgspec.json.decode
 
 
 def _cache(part: dict) -> dict:
@@ -58,16 +75,14 @@ def _cache(part: dict) -> dict:
 
 
 def _image(part: dict) -> dict | None:
-    image = part.get("image_url")
-    url = image.get("url") if isinstance(image, dict) else image
-    if not isinstance(url, str) or not url:
+    url = image_url(part)
+    if url is None:
         return None
-    if not url.startswith("data:"):
+    inline = parse_data_url(url)
+    if inline is None:
         return {"type": "image", "source": {"type": "url", "url": url}, **_cache(part)}
-    header, _, data = url[5:].partition(",")
-    media_type = header.split(";", 1)[0]
-    kind = "document" if media_type == "application/pdf" else "image"
-    source = {"type": "base64", "media_type": media_type, "data": data}
+    kind = "document" if inline.media_type == "application/pdf" else "image"
+    source = {"type": "base64", "media_type": inline.media_type, "data": inline.data}
     return {"type": kind, "source": source, **_cache(part)}
 
 
@@ -88,16 +103,9 @@ def _blocks(content: Any) -> list[dict]:
 
 
 def _tool_use(call: dict) -> dict:
-    function = call.get("function") or {}
-    arguments = function.get("arguments") or "{}"
-    try:
-        parsed = _decode(arguments)
-    except msgspec.DecodeError:
-        raise AdapterError(
-            f"tool call {call.get('id')!r} has arguments that are not JSON",
-            code="invalid_tool_arguments",
-        ) from None
-    return {"type": "tool_use", "id": call.get("id"), "name": function.get("name"), "input": parsed}
+    arguments = tool_arguments(call)
+    name = (call.get("function") or {}).get("name")
+    return {"type": "tool_use", "id": call.get("id"), "name": name, "input": arguments}
 
 
 def _assistant(message: dict) -> dict:
@@ -115,22 +123,20 @@ def _tool_result(message: dict) -> dict:
     return {"type": "tool_result", "tool_use_id": message.get("tool_call_id"), "content": result}
 
 
+def _is_tool_result(block: dict) -> bool:
+    return block.get("type") == "tool_result"
+
+
 def _messages(messages: Any, body: dict) -> list[dict]:
     out: list[dict] = []
     for message in messages if isinstance(messages, list) else ():
         role = message.get("role")
-        if role in ("system", "developer"):
+        if role in SYSTEM_ROLES:
             continue
         if role == "assistant":
             out.append(_assistant(message))
         elif role == "tool":
-            # Parallel tool results must arrive together, in one user turn.
-            block = _tool_result(message)
-            last = out[-1] if out else None
-            if last and last["role"] == "user" and _all_tool_results(last["content"]):
-                last["content"].append(block)
-            else:
-                out.append({"role": "user", "content": [block]})
+            add_tool_result(out, _tool_result(message), "content", _is_tool_result)
         elif role == "user":
             content = message.get("content")
             out.append(
@@ -142,15 +148,8 @@ def _messages(messages: Any, body: dict) -> list[dict]:
     return out
 
 
-def _all_tool_results(content: Any) -> bool:
-    return isinstance(content, list) and all(b.get("type") == "tool_result" for b in content)
-
-
 def _system(messages: Any, body: dict) -> Any:
-    blocks: list[dict] = []
-    for message in messages if isinstance(messages, list) else ():
-        if message.get("role") in ("system", "developer"):
-            blocks.extend(_blocks(message.get("content")))
+    blocks = [block for content in system_contents(messages) for block in _blocks(content)]
     return blocks or DROP
 
 
@@ -177,12 +176,6 @@ def _tool_choice(choice: Any, body: dict) -> Any:
     )
 
 
-def _stop(stop: Any, body: dict) -> Any:
-    if isinstance(stop, str):
-        return [stop]
-    return stop if isinstance(stop, list) and stop else DROP
-
-
 def _consumed(value: Any, body: dict) -> Any:
     # Handled elsewhere (after the map, or by the stream transformer): no note.
     return DROP
@@ -196,7 +189,7 @@ PARAMS: ParamMap = {
     "temperature": Param("temperature", min=0, max=1),
     "top_p": Param("top_p", min=0, max=1),
     "top_k": Param("top_k", min=0),
-    "stop": Param("stop_sequences", transform=_stop),
+    "stop": Param("stop_sequences", transform=stop_list),
     "stream": Param("stream"),
     "stream_options": Param("stream", transform=_consumed),
     "user": Param("metadata.user_id"),
@@ -227,9 +220,7 @@ def _response_format(body: dict, out: dict, notes: list[str]) -> None:
     notes.append("response_format json_schema sent as a forced tool call")
 
 
-class AnthropicAdapter:
-    stream_framing = "sse"
-
+class AnthropicAdapter(NativeAdapter):
     def transform_request(
         self, openai_body: dict, endpoint: str, options: ProviderOptions
     ) -> ProviderRequest:
@@ -270,31 +261,22 @@ class AnthropicAdapter:
             elif kind == "tool_use" and block.get("name") == JSON_TOOL:
                 text.append(_encode(block.get("input")).decode())
             elif kind == "tool_use":
-                arguments = _encode(block.get("input") or {}).decode()
-                function = {"name": block.get("name"), "arguments": arguments}
-                calls.append({"id": block.get("id"), "type": "function", "function": function})
-        message: dict = {
-            "role": "assistant",
-            "content": "".join(text) if text or not calls else None,
-        }
-        if calls:
-            message["tool_calls"] = calls
+                arguments = json_arguments(block.get("input"))
+                calls.append(tool_call(block.get("id"), block.get("name"), arguments))
+        message = assistant_message("".join(text) if text or not calls else None, calls)
         if not strict_openai:
             blocks = [b for b in provider_body["content"] if b.get("type") != "tool_use"]
             message["content_blocks"] = blocks
-        finish = FINISH_REASONS.get(provider_body.get("stop_reason"), "stop")
+        finish = openai_finish(FINISH_REASONS, provider_body.get("stop_reason"))
         if finish == "tool_calls" and not calls:
             finish = "stop"  # the forced json_schema tool is an answer, not a call
-        return {
-            "id": provider_body.get("id"),
-            "object": "chat.completion",
-            "created": created if created is not None else now(),
-            "model": provider_body.get("model"),
-            "choices": [
-                {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
-            ],
-            "usage": usage_from(provider_body.get("usage") or {}),
-        }
+        return chat_completion(
+            provider_body.get("id"),
+            created if created is not None else now(),
+            provider_body.get("model"),
+            [choice(message, finish)],
+            usage_from(provider_body.get("usage") or {}),
+        )
 
     def stream_transformer(
         self, openai_body: dict, created: int | None = None, strict_openai: bool = True

@@ -10,12 +10,13 @@ gateway's ``src/providers/<name>/`` folders (facts carry over, code does not).
 
 from __future__ import annotations
 
-import base64
-import struct
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+from portcullis_gateway.providers._openai_shapes import error_body
+from portcullis_gateway.providers.framing import StreamFraming
 
 OPENAI_ROUTES = frozenset({"/chat/completions", "/completions", "/embeddings"})
 
@@ -24,6 +25,10 @@ CHAT = "/chat/completions"
 COMPLETIONS = "/completions"
 EMBEDDINGS = "/embeddings"
 RERANK = "/rerank"
+
+# Credentials the request path turns into auth itself: "aws" (SigV4 with IAM keys) or
+# "google" (a service account's OAuth token).
+CloudAuth = Literal["aws", "google"]
 
 
 class _Drop:
@@ -94,12 +99,6 @@ class AdapterError(ValueError):
 
     def body(self) -> dict:
         return error_body(str(self), "invalid_request_error", self.code)
-
-
-def error_body(
-    message: str, kind: str = "api_error", code: str | None = None, param: str | None = None
-) -> dict:
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
 def _set_path(out: dict, dotted: str, value: Any) -> None:
@@ -175,60 +174,6 @@ def mapped_json_post(
     return ProviderRequest("POST", path, headers, body, notes)
 
 
-def openai_usage(
-    prompt: int, completion: int, cached: int | None = None, reasoning: int | None = None
-) -> dict:
-    """OpenAI's usage object; ``prompt`` counts cached tokens too, as OpenAI's does."""
-    usage: dict = {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }
-    if cached is not None:
-        usage["prompt_tokens_details"] = {"cached_tokens": cached}
-    if reasoning is not None:
-        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
-    return usage
-
-
-def float32_base64(vector: list[float]) -> str:
-    """OpenAI's ``encoding_format: "base64"``: little-endian float32, base64-encoded (the
-    openai SDK asks for it by default and decodes it itself)."""
-    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
-
-
-class ChunkWriter:
-    """Builds ``chat.completion.chunk`` dicts for one stream (same id, model, created),
-    so every stream transformer emits exactly the shape the OpenAI SDK parses."""
-
-    def __init__(self, ident: str, model: str, created: int, include_usage: bool) -> None:
-        self.id = ident
-        self.model = model
-        self.created = created
-        self.include_usage = include_usage
-
-    def chunk(self, delta: dict, finish_reason: str | None = None) -> dict:
-        return {
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [
-                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-            ],
-        }
-
-    def usage_chunk(self, usage: dict) -> dict:
-        return {
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [],
-            "usage": usage,
-        }
-
-
 class StreamTransformer(Protocol):
     """Fed the provider's stream events one at a time (decoded JSON, plus the SSE event
     name when there is one); returns the OpenAI chunks to send for each. ``finish()``
@@ -239,18 +184,38 @@ class StreamTransformer(Protocol):
     usage: dict | None
     error: dict | None
 
-    def feed(self, event: dict, event_name: str | None = None) -> list[dict]: ...
+    def feed(self, event: object, event_name: str | None = None) -> list[dict]: ...
 
     def finish(self) -> list[dict]: ...
 
 
 class ProviderAdapter(Protocol):
-    """The four transforms of one wire format; all pure. ``transform_response`` may be
-    given the OpenAI request (``request``) for what the provider does not echo back
-    (Cohere's embeddings omit the model, for instance)."""
+    """The four transforms of one wire format, all pure, and what the request path asks
+    of it besides. ``transform_response`` may be given the OpenAI request (``request``)
+    for what the provider does not echo back (Cohere's embeddings omit the model, for
+    instance)."""
 
-    # "sse" (text/event-stream) or "ndjson" (one JSON object a line, Ollama).
-    stream_framing: str
+    # Read-only here, so that an adapter may narrow them (Bedrock's framing is always
+    # "aws-eventstream").
+    @property
+    def stream_framing(self) -> StreamFraming: ...
+
+    @property
+    def raw_stream(self) -> bool:
+        """OpenAI's own streams pass through as bytes; every other one goes through
+        ``stream_transformer``."""
+        ...
+
+    @property
+    def input_tokens_header(self) -> str | None:
+        """The response header with the input token count, for a provider that reports
+        it there rather than in the body (Bedrock's InvokeModel)."""
+        ...
+
+    def needs_rewrite(self, body: bytes) -> bool:
+        """Whether an OpenAI request body must go through ``transform_request`` before
+        it is sent; one that needs no rewrite is sent as it came, undecoded."""
+        ...
 
     def transform_request(
         self, openai_body: dict, endpoint: str, options: ProviderOptions
@@ -271,6 +236,18 @@ class ProviderAdapter(Protocol):
     ) -> StreamTransformer: ...
 
     def map_error(self, status: int, provider_body: Any) -> tuple[int, dict]: ...
+
+
+class NativeAdapter:
+    """What every adapter of a wire format other than OpenAI's shares: each request is
+    rewritten and each stream translated."""
+
+    stream_framing: StreamFraming = "sse"
+    raw_stream = False
+    input_tokens_header: str | None = None
+
+    def needs_rewrite(self, body: bytes) -> bool:
+        return True
 
 
 def now() -> int:
@@ -296,9 +273,8 @@ class ProviderSpec:
     adapter: ProviderAdapter | None = None
     # Other names callers use for this provider (Portkey's slug vs. the short name).
     aliases: tuple[str, ...] = ()
-    # Credentials the request path turns into auth itself: "aws" (SigV4 with IAM keys)
-    # or "google" (a service account's OAuth token); a plain API key needs neither.
-    cloud_auth: str | None = None
+    # A plain API key needs no cloud auth.
+    cloud_auth: CloudAuth | None = None
 
     def authorization(self, api_key: str) -> str:
         return self.auth_scheme + api_key

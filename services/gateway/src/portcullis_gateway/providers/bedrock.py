@@ -18,15 +18,32 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-import msgspec
-
 from portcullis_gateway.providers._bedrock_embeddings import embeddings_answer, params_for
 from portcullis_gateway.providers._bedrock_stream import BedrockStream
+from portcullis_gateway.providers._messages import (
+    SYSTEM_ROLES,
+    add_tool_result,
+    image_url,
+    parse_data_url,
+    stop_list,
+    system_contents,
+    tool_arguments,
+)
+from portcullis_gateway.providers._openai_shapes import (
+    assistant_message,
+    chat_completion,
+    choice,
+    json_arguments,
+    openai_finish,
+    openai_usage,
+    tool_call,
+)
 from portcullis_gateway.providers.base import (
     CHAT,
     DROP,
     EMBEDDINGS,
     AdapterError,
+    NativeAdapter,
     Param,
     ParamMap,
     ProviderOptions,
@@ -35,14 +52,11 @@ from portcullis_gateway.providers.base import (
     apply_params,
     include_usage,
     now,
-    openai_usage,
 )
 from portcullis_gateway.providers.errors import normalize_error
 
 NAME = "bedrock"
 DEFAULT_REGION = "us-east-1"
-_decode = msgspec.json.decode
-_encode = msgspec.json.encode
 
 FINISH_REASONS = {
     "end_turn": "stop",
@@ -61,13 +75,10 @@ _IMAGE_FORMATS = {
 
 
 def _image(part: dict) -> dict:
-    image = part.get("image_url")
-    url = image.get("url") if isinstance(image, dict) else image
-    if isinstance(url, str) and url.startswith("data:"):
-        header, _, data = url[5:].partition(",")
-        fmt = _IMAGE_FORMATS.get(header.split(";", 1)[0])
-        if fmt is not None:
-            return {"image": {"format": fmt, "source": {"bytes": data}}}
+    inline = parse_data_url(image_url(part) or "")
+    fmt = _IMAGE_FORMATS.get(inline.media_type) if inline is not None else None
+    if inline is not None and fmt is not None:
+        return {"image": {"format": fmt, "source": {"bytes": inline.data}}}
     # Bedrock reads images from the request (or S3), never from a URL.
     raise AdapterError(
         "bedrock takes images as base64 data URLs (png, jpeg, gif, webp) only",
@@ -88,24 +99,20 @@ def _blocks(content: Any) -> list[dict]:
 
 
 def _tool_use(call: dict) -> dict:
-    function = call.get("function") or {}
-    try:
-        arguments = _decode(function.get("arguments") or "{}")
-    except msgspec.DecodeError:
-        raise AdapterError(
-            f"tool call {call.get('id')!r} has arguments that are not JSON",
-            code="invalid_tool_arguments",
-        ) from None
-    return {
-        "toolUse": {"toolUseId": call.get("id"), "name": function.get("name"), "input": arguments}
-    }
+    arguments = tool_arguments(call)
+    name = (call.get("function") or {}).get("name")
+    return {"toolUse": {"toolUseId": call.get("id"), "name": name, "input": arguments}}
+
+
+def _is_tool_result(block: dict) -> bool:
+    return "toolResult" in block
 
 
 def _messages(messages: Any, body: dict) -> list[dict]:
     out: list[dict] = []
     for message in messages if isinstance(messages, list) else ():
         role = message.get("role")
-        if role in ("system", "developer"):
+        if role in SYSTEM_ROLES:
             continue
         if role == "assistant":
             content = _blocks(message.get("content"))
@@ -117,24 +124,14 @@ def _messages(messages: Any, body: dict) -> list[dict]:
             result = {
                 "toolResult": {"toolUseId": message.get("tool_call_id"), "content": result_content}
             }
-            last = out[-1] if out else None
-            # Results of parallel calls go back together in one user turn.
-            if last and last["role"] == "user" and all("toolResult" in b for b in last["content"]):
-                last["content"].append(result)
-            else:
-                out.append({"role": "user", "content": [result]})
+            add_tool_result(out, result, "content", _is_tool_result)
         elif role == "user":
             out.append({"role": "user", "content": _blocks(message.get("content"))})
     return out
 
 
 def _system(messages: Any, body: dict) -> Any:
-    blocks = [
-        block
-        for message in (messages if isinstance(messages, list) else ())
-        if message.get("role") in ("system", "developer")
-        for block in _blocks(message.get("content"))
-    ]
+    blocks = [block for content in system_contents(messages) for block in _blocks(content)]
     return blocks or DROP
 
 
@@ -159,10 +156,6 @@ def _tool_choice(choice: Any, body: dict) -> Any:
     return {"auto": {"auto": {}}, "required": {"any": {}}}.get(choice, DROP)
 
 
-def _stop(stop: Any, body: dict) -> Any:
-    return [stop] if isinstance(stop, str) else stop or DROP
-
-
 def _consumed(value: Any, body: dict) -> Any:
     return DROP  # model goes in the path, stream picks it: no note
 
@@ -176,7 +169,7 @@ PARAMS: ParamMap = {
     "max_completion_tokens": Param("inferenceConfig.maxTokens"),
     "temperature": Param("inferenceConfig.temperature", min=0, max=1),
     "top_p": Param("inferenceConfig.topP", min=0, max=1),
-    "stop": Param("inferenceConfig.stopSequences", transform=_stop),
+    "stop": Param("inferenceConfig.stopSequences", transform=stop_list),
     "top_k": Param("additionalModelRequestFields.top_k"),
     "tools": Param("toolConfig.tools", transform=_tools),
     "tool_choice": Param("toolConfig.toolChoice", transform=_tool_choice),
@@ -190,18 +183,12 @@ def usage_from(usage: dict) -> dict:
     return openai_usage(prompt, usage.get("outputTokens") or 0, cached=read)
 
 
-def tool_call(block: dict, position: int) -> dict:
-    return {
-        "id": block.get("toolUseId") or f"call_{position}",
-        "type": "function",
-        "function": {
-            "name": block.get("name"),
-            "arguments": _encode(block.get("input") or {}).decode(),
-        },
-    }
+def _tool_call(block: dict, position: int) -> dict:
+    ident = block.get("toolUseId") or f"call_{position}"
+    return tool_call(ident, block.get("name"), json_arguments(block.get("input")))
 
 
-class BedrockAdapter:
+class BedrockAdapter(NativeAdapter):
     stream_framing = "aws-eventstream"
     # InvokeModel (embeddings) reports the input token count in this header only.
     input_tokens_header = "x-amzn-bedrock-input-token-count"
@@ -250,31 +237,23 @@ class BedrockAdapter:
         content = ((provider_body.get("output") or {}).get("message") or {}).get("content") or []
         text = [b["text"] for b in content if "text" in b]
         calls = [
-            tool_call(b["toolUse"], i) for i, b in enumerate(c for c in content if "toolUse" in c)
+            _tool_call(b["toolUse"], i) for i, b in enumerate(c for c in content if "toolUse" in c)
         ]
-        message: dict = {
-            "role": "assistant",
-            "content": "".join(text) if text or not calls else None,
-        }
-        if calls:
-            message["tool_calls"] = calls
+        message = assistant_message("".join(text) if text or not calls else None, calls)
         reasoning = [b["reasoningContent"] for b in content if "reasoningContent" in b]
         if reasoning and not strict_openai:
             message["content_blocks"] = [
                 {"type": "thinking", **(r.get("reasoningText") or {})} for r in reasoning
             ]
-        finish = FINISH_REASONS.get(provider_body.get("stopReason"), "stop")
-        return {
+        finish = openai_finish(FINISH_REASONS, provider_body.get("stopReason"))
+        return chat_completion(
             # Converse answers carry no id (it is in the x-amzn-requestid header).
-            "id": f"chatcmpl-bedrock-{created}",
-            "object": "chat.completion",
-            "created": created,
-            "model": (request or {}).get("model", ""),
-            "choices": [
-                {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
-            ],
-            "usage": usage_from(provider_body.get("usage") or {}),
-        }
+            f"chatcmpl-bedrock-{created}",
+            created,
+            (request or {}).get("model", ""),
+            [choice(message, finish)],
+            usage_from(provider_body.get("usage") or {}),
+        )
 
     def stream_transformer(
         self, openai_body: dict, created: int | None = None, strict_openai: bool = True

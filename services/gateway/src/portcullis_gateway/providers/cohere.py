@@ -13,22 +13,30 @@ from __future__ import annotations
 from typing import Any
 
 from portcullis_gateway.providers._cohere_stream import CohereStream
+from portcullis_gateway.providers._messages import stop_list
+from portcullis_gateway.providers._openai_shapes import (
+    assistant_message,
+    chat_completion,
+    choice,
+    embeddings_list,
+    openai_finish,
+    openai_usage,
+)
 from portcullis_gateway.providers.base import (
     CHAT,
     DROP,
     EMBEDDINGS,
     RERANK,
     AdapterError,
+    NativeAdapter,
     Param,
     ParamMap,
     ProviderOptions,
     ProviderRequest,
     ProviderSpec,
-    float32_base64,
     include_usage,
     mapped_json_post,
     now,
-    openai_usage,
 )
 from portcullis_gateway.providers.errors import normalize_error
 
@@ -80,10 +88,6 @@ def _response_format(fmt: Any, body: dict) -> Any:
     return DROP
 
 
-def _stop(stop: Any, body: dict) -> Any:
-    return [stop] if isinstance(stop, str) else stop or DROP
-
-
 def _consumed(value: Any, body: dict) -> Any:
     return DROP  # read by the stream transformer from the OpenAI body: no note
 
@@ -96,7 +100,7 @@ CHAT_PARAMS: ParamMap = {
     "temperature": Param("temperature", min=0),
     "top_p": Param("p", min=0.01, max=0.99),
     "top_k": Param("k", min=0, max=500),
-    "stop": Param("stop_sequences", transform=_stop),
+    "stop": Param("stop_sequences", transform=stop_list),
     "seed": Param("seed"),
     "frequency_penalty": Param("frequency_penalty", min=0, max=1),
     "presence_penalty": Param("presence_penalty", min=0, max=1),
@@ -163,47 +167,24 @@ def _text(content: Any) -> str:
 def _chat(body: dict, created: int, strict: bool, request: dict) -> dict:
     message = body.get("message") or {}
     calls = message.get("tool_calls") or []
-    out: dict = {
-        "role": "assistant",
-        "content": _text(message.get("content")) if not calls else None,
-    }
-    if calls:
-        out["tool_calls"] = calls
-        if not strict and message.get("tool_plan"):
-            out["tool_plan"] = message["tool_plan"]
-    return {
-        "id": body.get("id"),
-        "object": "chat.completion",
-        "created": created,
-        "model": request.get("model", ""),
-        "choices": [
-            {
-                "index": 0,
-                "message": out,
-                "logprobs": None,
-                "finish_reason": FINISH_REASONS.get(body.get("finish_reason"), "stop"),
-            }
-        ],
-        "usage": usage_from(body.get("usage") or {}),
-    }
+    out = assistant_message(_text(message.get("content")) if not calls else None, calls)
+    if calls and not strict and message.get("tool_plan"):
+        out["tool_plan"] = message["tool_plan"]
+    finish = openai_finish(FINISH_REASONS, body.get("finish_reason"))
+    return chat_completion(
+        body.get("id"),
+        created,
+        request.get("model", ""),
+        [choice(out, finish)],
+        usage_from(body.get("usage") or {}),
+    )
 
 
 def _embeddings(body: dict, request: dict) -> dict:
     vectors = (body.get("embeddings") or {}).get("float") or []
-    as_base64 = request.get("encoding_format") == "base64"
-    data = []
-    for index, vector in enumerate(vectors):
-        value: Any = vector
-        if as_base64:
-            value = float32_base64(vector)
-        data.append({"object": "embedding", "index": index, "embedding": value})
     tokens = int(((body.get("meta") or {}).get("billed_units") or {}).get("input_tokens") or 0)
-    return {
-        "object": "list",
-        "data": data,
-        "model": request.get("model", ""),
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }
+    as_base64 = request.get("encoding_format") == "base64"
+    return embeddings_list(vectors, request.get("model", ""), tokens, as_base64)
 
 
 def _rerank(body: dict, request: dict) -> dict:
@@ -218,9 +199,7 @@ def _rerank(body: dict, request: dict) -> dict:
     }
 
 
-class CohereAdapter:
-    stream_framing = "sse"
-
+class CohereAdapter(NativeAdapter):
     def transform_request(
         self, openai_body: dict, endpoint: str, options: ProviderOptions
     ) -> ProviderRequest:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis_gateway.providers.base import error_body
+from portcullis_gateway.providers._openai_shapes import error_body
 
 _TYPE_BY_STATUS = {
     400: "invalid_request_error",
@@ -48,7 +48,8 @@ def normalize_error(status: int, body: Any, provider: str) -> tuple[int, dict]:
         inner = body.get("error")
         if isinstance(inner, dict):
             message = _text(inner.get("message"))
-            kind = inner.get("type") if isinstance(inner.get("type"), str) else kind
+            inner_kind = inner.get("type")
+            kind = inner_kind if isinstance(inner_kind, str) else kind
             code = inner.get("code")
             param = inner.get("param")
         else:

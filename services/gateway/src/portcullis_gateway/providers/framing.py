@@ -9,6 +9,7 @@ import codecs
 import struct
 import zlib
 from collections.abc import Iterator
+from typing import Literal
 
 import msgspec
 
@@ -16,6 +17,10 @@ _decode = msgspec.json.decode
 
 # OpenAI-compatible streams end with this sentinel instead of a JSON payload.
 DONE = "[DONE]"
+
+# What a provider's stream is: text/event-stream, one JSON object a line (Ollama), or
+# AWS binary event-stream frames (Bedrock).
+StreamFraming = Literal["sse", "ndjson", "aws-eventstream"]
 
 
 class SSEDecoder:
@@ -122,7 +127,8 @@ class AWSEventStreamDecoder:
             if headers.get(":message-type") == "exception":
                 yield f"exception:{headers.get(':exception-type', 'unknown')}", body
             else:
-                yield headers.get(":event-type"), body
+                name = headers.get(":event-type")
+                yield (name if isinstance(name, str) else None), body
 
     def close(self) -> Iterator[tuple[str | None, object]]:
         if self._buffer:
@@ -145,8 +151,8 @@ def _headers(raw: bytes) -> dict[str, object]:
         at += 2 + name_length
         if kind in (6, 7):
             (length,) = struct.unpack(">H", raw[at : at + 2])
-            value: object = raw[at + 2 : at + 2 + length]
-            value = value.decode() if kind == 7 else value
+            data = raw[at + 2 : at + 2 + length]
+            value: object = data.decode() if kind == 7 else data
             at += 2 + length
         else:
             size = _FIXED[kind]
@@ -175,7 +181,7 @@ def encode_event(event_type: str, payload: bytes, message_type: str = "event") -
     return message + struct.pack(">I", zlib.crc32(message))
 
 
-def decoder_for(framing: str) -> SSEDecoder | NDJSONDecoder | AWSEventStreamDecoder:
+def decoder_for(framing: StreamFraming) -> SSEDecoder | NDJSONDecoder | AWSEventStreamDecoder:
     if framing == "aws-eventstream":
         return AWSEventStreamDecoder()
     return NDJSONDecoder() if framing == "ndjson" else SSEDecoder()

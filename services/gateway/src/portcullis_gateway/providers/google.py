@@ -14,29 +14,42 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from portcullis_gateway.providers._google_stream import GeminiStream
+from portcullis_gateway.providers._messages import (
+    SYSTEM_ROLES,
+    add_tool_result,
+    image_url,
+    parse_data_url,
+    stop_list,
+    system_contents,
+    tool_arguments,
+)
+from portcullis_gateway.providers._openai_shapes import (
+    assistant_message,
+    chat_completion,
+    choice,
+    error_body,
+    json_arguments,
+    openai_usage,
+    tool_call,
+)
 from portcullis_gateway.providers.base import (
     CHAT,
     DROP,
     AdapterError,
+    NativeAdapter,
     Param,
     ParamMap,
     ProviderOptions,
     ProviderRequest,
     ProviderSpec,
     apply_params,
-    error_body,
     include_usage,
     now,
-    openai_usage,
 )
 from portcullis_gateway.providers.errors import normalize_error
 
 NAME = "google"
-_decode = msgspec.json.decode
-_encode = msgspec.json.encode
 
 FINISH_REASONS = {
     "STOP": "stop",
@@ -59,13 +72,12 @@ _MIME_BY_EXTENSION = {
 
 
 def _image(part: dict) -> dict | None:
-    image = part.get("image_url")
-    url = image.get("url") if isinstance(image, dict) else image
-    if not isinstance(url, str) or not url:
+    url = image_url(part)
+    if url is None:
         return None
-    if url.startswith("data:"):
-        header, _, data = url[5:].partition(",")
-        return {"inlineData": {"mimeType": header.split(";", 1)[0], "data": data}}
+    inline = parse_data_url(url)
+    if inline is not None:
+        return {"inlineData": {"mimeType": inline.media_type, "data": inline.data}}
     extension = url.rsplit(".", 1)[-1].lower()
     mime = _MIME_BY_EXTENSION.get(extension, "image/jpeg")
     return {"fileData": {"mimeType": mime, "fileUri": url}}
@@ -86,15 +98,8 @@ def _parts(content: Any) -> list[dict]:
 
 
 def _function_call(call: dict) -> dict:
-    function = call.get("function") or {}
-    try:
-        args = _decode(function.get("arguments") or "{}")
-    except msgspec.DecodeError:
-        raise AdapterError(
-            f"tool call {call.get('id')!r} has arguments that are not JSON",
-            code="invalid_tool_arguments",
-        ) from None
-    return {"functionCall": {"name": function.get("name"), "args": args}}
+    args = tool_arguments(call)
+    return {"functionCall": {"name": (call.get("function") or {}).get("name"), "args": args}}
 
 
 def _function_response(message: dict, names: dict[str, str]) -> dict:
@@ -108,12 +113,16 @@ def _function_response(message: dict, names: dict[str, str]) -> dict:
     return {"functionResponse": {"name": name, "response": {"content": text}}}
 
 
+def _is_function_response(part: dict) -> bool:
+    return "functionResponse" in part
+
+
 def _contents(messages: Any, body: dict) -> list[dict]:
     out: list[dict] = []
     names: dict[str, str] = {}  # tool_call_id -> function name, from assistant turns
     for message in messages if isinstance(messages, list) else ():
         role = message.get("role")
-        if role in ("system", "developer"):
+        if role in SYSTEM_ROLES:
             continue
         if role == "assistant":
             parts = _parts(message.get("content"))
@@ -123,28 +132,14 @@ def _contents(messages: Any, body: dict) -> list[dict]:
             out.append({"role": "model", "parts": parts})
         elif role == "tool":
             part = _function_response(message, names)
-            last = out[-1] if out else None
-            # Results of parallel calls go back together in one turn.
-            if (
-                last
-                and last["role"] == "user"
-                and all("functionResponse" in p for p in last["parts"])
-            ):
-                last["parts"].append(part)
-            else:
-                out.append({"role": "user", "parts": [part]})
+            add_tool_result(out, part, "parts", _is_function_response)
         elif role == "user":
             out.append({"role": "user", "parts": _parts(message.get("content"))})
     return out
 
 
 def _system(messages: Any, body: dict) -> Any:
-    parts = [
-        part
-        for message in (messages if isinstance(messages, list) else ())
-        if message.get("role") in ("system", "developer")
-        for part in _parts(message.get("content"))
-    ]
+    parts = [part for content in system_contents(messages) for part in _parts(content)]
     return {"parts": parts} if parts else DROP
 
 
@@ -190,10 +185,6 @@ def _response_schema(fmt: Any, body: dict) -> Any:
     return _schema(schema) if schema else DROP
 
 
-def _stop(stop: Any, body: dict) -> Any:
-    return [stop] if isinstance(stop, str) else stop or DROP
-
-
 def _consumed(value: Any, body: dict) -> Any:
     return DROP  # model goes in the path, stream picks the method: no note
 
@@ -212,7 +203,7 @@ PARAMS: ParamMap = {
     "top_k": Param(_CONFIG + "topK"),
     "max_tokens": Param(_CONFIG + "maxOutputTokens"),
     "max_completion_tokens": Param(_CONFIG + "maxOutputTokens"),
-    "stop": Param(_CONFIG + "stopSequences", transform=_stop),
+    "stop": Param(_CONFIG + "stopSequences", transform=stop_list),
     "n": Param(_CONFIG + "candidateCount", min=1, max=8),
     "presence_penalty": Param(_CONFIG + "presencePenalty"),
     "frequency_penalty": Param(_CONFIG + "frequencyPenalty"),
@@ -228,13 +219,10 @@ PARAMS: ParamMap = {
 }
 
 
-def _tool_call(call: dict, position: int) -> dict:
-    arguments = _encode(call.get("args") or {}).decode()
-    return {
-        "id": call.get("id") or f"call_{position}",
-        "type": "function",
-        "function": {"name": call.get("name"), "arguments": arguments},
-    }
+def function_call(call: dict, position: int) -> dict:
+    """A ``functionCall`` part as an OpenAI tool call; Gemini gives ids only sometimes."""
+    ident = call.get("id") or f"call_{position}"
+    return tool_call(ident, call.get("name"), json_arguments(call.get("args")))
 
 
 def finish_reason(reason: str | None, has_calls: bool) -> str | None:
@@ -261,27 +249,19 @@ def _choice(candidate: dict, strict: bool) -> dict:
     thoughts: list[dict] = []
     for part in (candidate.get("content") or {}).get("parts") or ():
         if "functionCall" in part:
-            calls.append(_tool_call(part["functionCall"], len(calls)))
+            calls.append(function_call(part["functionCall"], len(calls)))
         elif part.get("thought"):
             thoughts.append({"type": "thinking", "thinking": part.get("text", "")})
         elif "text" in part:
             text.append(part["text"])
-    message: dict = {"role": "assistant", "content": "".join(text) if text or not calls else None}
-    if calls:
-        message["tool_calls"] = calls
+    message = assistant_message("".join(text) if text or not calls else None, calls)
     if thoughts and not strict:
         message["content_blocks"] = thoughts
-    return {
-        "index": candidate.get("index", 0),
-        "message": message,
-        "logprobs": None,
-        "finish_reason": finish_reason(candidate.get("finishReason") or "STOP", bool(calls)),
-    }
+    finish = finish_reason(candidate.get("finishReason") or "STOP", bool(calls))
+    return choice(message, finish, candidate.get("index", 0))
 
 
-class GoogleAdapter:
-    stream_framing = "sse"
-
+class GoogleAdapter(NativeAdapter):
     def transform_request(
         self, openai_body: dict, endpoint: str, options: ProviderOptions
     ) -> ProviderRequest:
@@ -321,14 +301,13 @@ class GoogleAdapter:
             return error_body(
                 f"prompt blocked by google: {reason}", "invalid_request_error", "content_filter"
             )
-        return {
-            "id": provider_body.get("responseId") or "",
-            "object": "chat.completion",
-            "created": created if created is not None else now(),
-            "model": provider_body.get("modelVersion") or "",
-            "choices": [_choice(c, strict_openai) for c in candidates],
-            "usage": usage_from(provider_body.get("usageMetadata") or {}),
-        }
+        return chat_completion(
+            provider_body.get("responseId") or "",
+            created if created is not None else now(),
+            provider_body.get("modelVersion") or "",
+            [_choice(c, strict_openai) for c in candidates],
+            usage_from(provider_body.get("usageMetadata") or {}),
+        )
 
     def stream_transformer(
         self, openai_body: dict, created: int | None = None, strict_openai: bool = True
@@ -338,6 +317,7 @@ class GoogleAdapter:
             created if created is not None else now(),
             strict_openai,
             finish_reason,
+            function_call,
             usage_from,
             self.map_error,
         )

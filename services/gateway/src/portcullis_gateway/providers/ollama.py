@@ -11,25 +11,36 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
+from portcullis_gateway.providers._messages import (
+    SYSTEM_ROLES,
+    image_url,
+    parse_data_url,
+    stop_list,
+    tool_arguments,
+)
 from portcullis_gateway.providers._ollama_stream import (
     OllamaStream,
     finish_reason,
     tool_calls,
     usage_from,
 )
+from portcullis_gateway.providers._openai_shapes import (
+    assistant_message,
+    chat_completion,
+    choice,
+    embeddings_list,
+)
 from portcullis_gateway.providers.base import (
     CHAT,
     DROP,
     EMBEDDINGS,
     AdapterError,
+    NativeAdapter,
     Param,
     ParamMap,
     ProviderOptions,
     ProviderRequest,
     ProviderSpec,
-    float32_base64,
     include_usage,
     mapped_json_post,
     now,
@@ -37,7 +48,6 @@ from portcullis_gateway.providers.base import (
 from portcullis_gateway.providers.errors import normalize_error
 
 NAME = "ollama"
-_decode = msgspec.json.decode
 
 
 def _content(content: Any) -> tuple[str, list[str]]:
@@ -49,32 +59,22 @@ def _content(content: Any) -> tuple[str, list[str]]:
         if part.get("type") == "text":
             text.append(part.get("text", ""))
         elif part.get("type") == "image_url":
-            image = part.get("image_url")
-            url = image.get("url") if isinstance(image, dict) else image
-            if not isinstance(url, str) or not url.startswith("data:"):
+            inline = parse_data_url(image_url(part) or "")
+            if inline is None:
                 # Ollama cannot fetch URLs; refusing beats silently dropping the image.
                 raise AdapterError(
                     "ollama takes images as base64 data URLs only", code="unsupported_image"
                 )
-            images.append(url.partition(",")[2])
+            images.append(inline.data)
     return "\n".join(text), images
-
-
-def _arguments(call: dict) -> Any:
-    try:
-        return _decode((call.get("function") or {}).get("arguments") or "{}")
-    except msgspec.DecodeError:
-        raise AdapterError(
-            f"tool call {call.get('id')!r} has arguments that are not JSON",
-            code="invalid_tool_arguments",
-        ) from None
 
 
 def _messages(messages: Any, body: dict) -> list[dict]:
     out: list[dict] = []
-    names: dict[str, str] = {}
+    names: dict[str, str | None] = {}  # tool_call_id -> function name
     for message in messages if isinstance(messages, list) else ():
-        role = "system" if message.get("role") == "developer" else message.get("role")
+        # Ollama knows no developer role; it is the system prompt by another name.
+        role = "system" if message.get("role") in SYSTEM_ROLES else message.get("role")
         text, images = _content(message.get("content"))
         entry: dict = {"role": role, "content": text}
         if images:
@@ -84,7 +84,7 @@ def _messages(messages: Any, body: dict) -> list[dict]:
             for call in message["tool_calls"]:
                 name = (call.get("function") or {}).get("name")
                 names[call.get("id") or ""] = name
-                function = {"name": name, "arguments": _arguments(call)}
+                function = {"name": name, "arguments": tool_arguments(call)}
                 entry["tool_calls"].append({"function": function})
         if role == "tool" and message.get("tool_call_id") in names:
             entry["tool_name"] = names[message["tool_call_id"]]
@@ -99,10 +99,6 @@ def _format(fmt: Any, body: dict) -> Any:
     if kind == "json_schema":
         return (fmt.get("json_schema") or {}).get("schema") or "json"
     return DROP
-
-
-def _stop(stop: Any, body: dict) -> Any:
-    return [stop] if isinstance(stop, str) else stop or DROP
 
 
 def _consumed(value: Any, body: dict) -> Any:
@@ -120,7 +116,7 @@ CHAT_PARAMS: ParamMap = {
     "top_k": Param("options.top_k"),
     "max_tokens": Param("options.num_predict"),
     "max_completion_tokens": Param("options.num_predict"),
-    "stop": Param("options.stop", transform=_stop),
+    "stop": Param("options.stop", transform=stop_list),
     "seed": Param("options.seed"),
     "frequency_penalty": Param("options.frequency_penalty"),
     "presence_penalty": Param("options.presence_penalty"),
@@ -136,7 +132,7 @@ EMBED_PARAMS: ParamMap = {
 _ENDPOINTS = {CHAT: ("/api/chat", CHAT_PARAMS), EMBEDDINGS: ("/api/embed", EMBED_PARAMS)}
 
 
-class OllamaAdapter:
+class OllamaAdapter(NativeAdapter):
     stream_framing = "ndjson"
 
     def transform_request(
@@ -157,49 +153,24 @@ class OllamaAdapter:
         if status >= 400 or not isinstance(provider_body, dict) or "error" in provider_body:
             return self.map_error(status, provider_body)[1]
         if endpoint == EMBEDDINGS:
-            as_base64 = (request or {}).get("encoding_format") == "base64"
             vectors = provider_body.get("embeddings") or []
             tokens = int(provider_body.get("prompt_eval_count") or 0)
-            return {
-                "object": "list",
-                "data": [
-                    {
-                        "object": "embedding",
-                        "index": i,
-                        "embedding": float32_base64(v) if as_base64 else v,
-                    }
-                    for i, v in enumerate(vectors)
-                ],
-                "model": provider_body.get("model", ""),
-                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-            }
+            as_base64 = (request or {}).get("encoding_format") == "base64"
+            return embeddings_list(vectors, provider_body.get("model", ""), tokens, as_base64)
         created = created if created is not None else now()
         source = provider_body.get("message") or {}
         calls = tool_calls(source.get("tool_calls") or [])
-        message: dict = {
-            "role": "assistant",
-            "content": source.get("content", "") if not calls else None,
-        }
-        if calls:
-            message["tool_calls"] = calls
+        message = assistant_message(source.get("content", "") if not calls else None, calls)
         if source.get("thinking") and not strict_openai:
             message["content_blocks"] = [{"type": "thinking", "thinking": source["thinking"]}]
-        return {
+        return chat_completion(
             # Ollama gives no id; one derived from the time keeps answers distinguishable.
-            "id": f"chatcmpl-ollama-{created}",
-            "object": "chat.completion",
-            "created": created,
-            "model": provider_body.get("model", ""),
-            "choices": [
-                {
-                    "index": 0,
-                    "message": message,
-                    "logprobs": None,
-                    "finish_reason": finish_reason(provider_body, bool(calls)),
-                }
-            ],
-            "usage": usage_from(provider_body),
-        }
+            f"chatcmpl-ollama-{created}",
+            created,
+            provider_body.get("model", ""),
+            [choice(message, finish_reason(provider_body, bool(calls)))],
+            usage_from(provider_body),
+        )
 
     def stream_transformer(
         self, openai_body: dict, created: int | None = None, strict_openai: bool = True

@@ -10,16 +10,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from portcullis_gateway.providers._openai_shapes import ChunkWriter
 from portcullis_gateway.providers.base import (
     OPENAI_ROUTES,
     AdapterError,
-    ChunkWriter,
     ProviderOptions,
     ProviderRequest,
     include_usage,
     now,
 )
 from portcullis_gateway.providers.errors import normalize_error
+from portcullis_gateway.providers.framing import StreamFraming
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,8 @@ class Quirks:
 
 
 class OpenAICompatAdapter:
-    stream_framing = "sse"
+    stream_framing: StreamFraming = "sse"
+    input_tokens_header: str | None = None
 
     def __init__(
         self,

@@ -22,9 +22,12 @@ from portcullis_gateway.providers import anthropic, google
 from portcullis_gateway.providers.base import (
     CHAT,
     AdapterError,
+    NativeAdapter,
+    ProviderAdapter,
     ProviderOptions,
     ProviderRequest,
     ProviderSpec,
+    StreamTransformer,
 )
 from portcullis_gateway.providers.openai_compat import OpenAICompatAdapter, Quirks
 
@@ -47,9 +50,7 @@ def _host(region: str) -> str:
     return f"https://{quote(region, safe='')}-aiplatform.googleapis.com/v1"
 
 
-class VertexAIAdapter:
-    stream_framing = "sse"
-
+class VertexAIAdapter(NativeAdapter):
     def transform_request(
         self, openai_body: dict, endpoint: str, options: ProviderOptions
     ) -> ProviderRequest:
@@ -97,7 +98,7 @@ class VertexAIAdapter:
             return self.map_error(status, provider_body)[1]
         # The body says which family answered, whether or not the request is at hand.
         if "candidates" in provider_body or "promptFeedback" in provider_body:
-            inner: Any = google.ADAPTER
+            inner: ProviderAdapter = google.ADAPTER
         elif provider_body.get("type") == "message":
             inner = anthropic.ADAPTER
         else:
@@ -106,9 +107,13 @@ class VertexAIAdapter:
 
     def stream_transformer(
         self, openai_body: dict, created: int | None = None, strict_openai: bool = True
-    ) -> Any:
+    ) -> StreamTransformer:
         family = _family(str(openai_body.get("model") or "").removeprefix("models/"))
-        inner: Any = {"google": google.ADAPTER, "anthropic": anthropic.ADAPTER}.get(family, _OPENAI)
+        by_family: dict[str, ProviderAdapter] = {
+            "google": google.ADAPTER,
+            "anthropic": anthropic.ADAPTER,
+        }
+        inner = by_family.get(family, _OPENAI)
         return inner.stream_transformer(openai_body, created, strict_openai)
 
     def map_error(self, status: int, provider_body: Any) -> tuple[int, dict]:

@@ -12,7 +12,7 @@ import msgspec
 from litestar.types import Message, Send
 
 from portcullis_gateway.domain.exchange import Exchange
-from portcullis_gateway.providers.messages_api import (
+from portcullis_gateway.domain.messages_api import (
     MessagesTranslator,
     answer_from_openai,
     error_from_openai,

@@ -23,6 +23,7 @@ from litestar.types import Message, Receive, Scope, Send
 
 from portcullis_gateway.domain.errors import GatewayError, InvalidRequest, MethodNotAllowed
 from portcullis_gateway.domain.exchange import Exchange
+from portcullis_gateway.domain.messages_api import prompt_text, to_openai
 from portcullis_gateway.domain.resolution import (
     Inbound,
     Routed,
@@ -39,7 +40,6 @@ from portcullis_gateway.domain.translation import (
 from portcullis_gateway.domain.usage import estimate_tokens
 from portcullis_gateway.providers.anthropic import API_VERSION
 from portcullis_gateway.providers.base import CHAT, AdapterError
-from portcullis_gateway.providers.messages_api import prompt_text, to_openai
 from portcullis_gateway.routes._anthropic_reply import AnthropicReply, NativeStreamErrors
 from portcullis_gateway.routes._relay import call_upstream, mark_client_gone, portkey_headers
 from portcullis_gateway.routes._routed import call_routed

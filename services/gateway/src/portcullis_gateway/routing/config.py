@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Container
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -225,7 +225,7 @@ def _user_path(path: str, child: str) -> str:
     return f"{inner}.{child}" if inner and not child.startswith("[") else inner + child
 
 
-def parse_config_object(raw: Any, providers: Container[str]) -> Node:
+def parse_config_object(raw: Any, providers: Collection[str]) -> Node:
     if not isinstance(raw, dict):
         raise ConfigError("", "x-portkey-config must be a JSON object")
     try:
@@ -276,7 +276,7 @@ def _inherit(spec: TargetSpec, parent: Inherited) -> Inherited:
     )
 
 
-def _resolve(spec: TargetSpec, path: str, parent: Inherited, providers: Container[str]) -> Node:
+def _resolve(spec: TargetSpec, path: str, parent: Inherited, providers: Collection[str]) -> Node:
     settings = _inherit(spec, parent)
     if spec.virtual_key is not None:
         raise ConfigError(

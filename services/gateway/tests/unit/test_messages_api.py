@@ -4,9 +4,7 @@ through the Anthropic adapter's own stream transformer)."""
 
 import msgspec
 import pytest
-from portcullis_gateway.providers import PROVIDERS, AdapterError
-from portcullis_gateway.providers.framing import SSEDecoder
-from portcullis_gateway.providers.messages_api import (
+from portcullis_gateway.domain.messages_api import (
     MessagesStream,
     MessagesTranslator,
     answer_from_openai,
@@ -16,6 +14,8 @@ from portcullis_gateway.providers.messages_api import (
     sse,
     to_openai,
 )
+from portcullis_gateway.providers import PROVIDERS, AdapterError
+from portcullis_gateway.providers.framing import SSEDecoder
 
 
 def test_request_to_openai_exact() -> None:

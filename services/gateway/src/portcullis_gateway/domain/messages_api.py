@@ -3,7 +3,7 @@ an Anthropic request becomes an OpenAI chat request (which every adapter takes),
 OpenAI answer - JSON or chunks - becomes Anthropic's message or SSE events, so the
 Anthropic SDK works whatever model is behind the gateway.
 
-The reverse of ``anthropic.py``: system prompt to a system message, ``tool_result``
+The reverse of ``providers/anthropic.py``: system prompt to a system message, ``tool_result``
 blocks to ``tool`` messages, ``tool_use`` to ``tool_calls``, ``stop_sequences`` to ``stop``;
 cached prompt tokens go back out as ``cache_read_input_tokens``.
 """
@@ -118,7 +118,7 @@ def _assistant(message: dict) -> dict:
 
 
 def _tool_choice(choice: dict) -> Any:
-    kind = choice.get("type")
+    kind = choice.get("type") or "auto"
     if kind == "tool":
         return {"type": "function", "function": {"name": choice.get("name")}}
     return {"auto": "auto", "any": "required", "none": "none"}.get(kind, "auto")
@@ -249,7 +249,7 @@ class MessagesStream:
 
     def _start(self, chunk: dict) -> list[tuple[str, dict]]:
         self.started = True
-        message = {
+        message: dict[str, Any] = {
             "id": chunk.get("id"),
             "type": "message",
             "role": "assistant",
@@ -299,7 +299,7 @@ class MessagesStream:
         index = call.get("index", 0)
         function = call.get("function") or {}
         if index not in self.tool_blocks:
-            block = {
+            block: dict[str, Any] = {
                 "type": "tool_use",
                 "id": call.get("id"),
                 "name": function.get("name"),
