@@ -208,19 +208,11 @@ class EventPipeline:
         in_flight: list[tuple[asyncio.Future, SpooledMessage]],
         failed: list[SpooledMessage],
     ) -> None:
-        js = self.link.js
-        if js is None:
-            failed.extend(messages)
-            return
+        link = self.link
         for message in messages:
             try:
-                # wait_stall=None: with a timeout nats-py wraps the semaphore wait in a
-                # task, a loop round-trip (and a socket write) per message. Batches stay
-                # far below the in-flight limit, so there is nothing to stall on.
-                future = await js.publish_async(
-                    message.subject, message.data, wait_stall=None, headers=message.headers
-                )
-            except Exception:  # noqa: BLE001 — connection gone, stalled, ...: spool it
+                future = await link.publish_acked(message.subject, message.data, message.headers)
+            except Exception:  # noqa: BLE001 — connection gone, closing, ...: spool it
                 failed.append(message)
                 continue
             in_flight.append((future, message))
@@ -238,6 +230,8 @@ class EventPipeline:
                     failed.append(message)
                 elif future.cancelled() or future.exception() is not None:
                     failed.append(message)
+            if not_done:
+                self.link.forget_unacked()
         self.metrics.events_published.inc(len(in_flight) - len(failed))
         return failed
 

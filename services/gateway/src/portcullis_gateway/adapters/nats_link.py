@@ -1,5 +1,12 @@
 """The gateway's NATS connection, made in the background so the gateway starts and
-serves while NATS is down; streams are ensured once connected and after reconnects."""
+serves while NATS is down; streams are ensured once connected and after reconnects.
+
+``publish_acked`` is JetStream's publish-with-ack, pared down for one publish per event:
+the stream's ack comes to one wildcard inbox of the link's, found by a counter token
+and judged by a substring test, where nats-py's ``publish_async`` takes a semaphore,
+a random token, a JSON parse and a dataclass per message (together about a tenth of
+the gateway's CPU per request in a py-spy profile).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +20,10 @@ from portcullis.natsio import connect_retrying, ensure_streams
 log = logging.getLogger(__name__)
 
 
+class PublishRefused(Exception):
+    """JetStream did not store a message (its answer, or no stream for the subject)."""
+
+
 class NatsLink:
     def __init__(self, url: str, name: str = "portcullis-gateway") -> None:
         self.url = url
@@ -24,6 +35,9 @@ class NatsLink:
         self.came_back = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._closing = False
+        self._ack_prefix = ""
+        self._ack_seq = 0
+        self._pending_acks: dict[str, asyncio.Future] = {}
 
     @property
     def usable(self) -> bool:
@@ -45,6 +59,9 @@ class NatsLink:
             reconnected_cb=self._on_reconnected,
         )
         self.js = self.nc.jetstream(timeout=5)
+        # One inbox for every ack; nats-py restores the subscription after a reconnect.
+        self._ack_prefix = self.nc.new_inbox() + "."
+        await self.nc.subscribe(self._ack_prefix + "*", cb=self._on_ack)
         log.info("connected to NATS", extra={"url": self.url})
         await self._ensure_streams()
 
@@ -62,6 +79,41 @@ class NatsLink:
             self.streams_ready = True
             self.came_back.set()
             return
+
+    async def publish_acked(
+        self, subject: str, data: bytes, headers: dict[str, str]
+    ) -> asyncio.Future:
+        """Publish to JetStream; the future ends when the stream has stored the message,
+        or fails when it refused it (or no stream takes the subject)."""
+        assert self.nc is not None and self._ack_prefix
+        self._ack_seq += 1
+        token = str(self._ack_seq)
+        future = asyncio.get_running_loop().create_future()
+        self._pending_acks[token] = future
+        try:
+            await self.nc.publish(subject, data, reply=self._ack_prefix + token, headers=headers)
+        except BaseException:
+            del self._pending_acks[token]
+            raise
+        return future
+
+    def forget_unacked(self) -> None:
+        """Drop the futures no ack will come for any more (timed out and cancelled)."""
+        self._pending_acks = {
+            token: future for token, future in self._pending_acks.items() if not future.done()
+        }
+
+    async def _on_ack(self, msg) -> None:
+        future = self._pending_acks.pop(msg.subject[len(self._ack_prefix) :], None)
+        if future is None or future.done():
+            return
+        data = msg.data
+        # A stored message's ack is {"stream":..,"seq":..}; a refusal carries "error";
+        # no stream for the subject answers an empty 503 status message.
+        if not data or b'"error"' in data:
+            future.set_exception(PublishRefused(data[:300].decode("utf-8", "replace")))
+        else:
+            future.set_result(None)
 
     async def _on_error(self, exc: Exception) -> None:
         log.debug("NATS error", extra={"error": str(exc)})
