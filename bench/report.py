@@ -169,7 +169,10 @@ def _ms(value: float | None) -> str:
 
 
 def _x(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}x"
+    # Three decimals below 0.1x, so a 0.004x stays distinguishable from 0.
+    if value is None:
+        return ""
+    return f"{value:.3f}x" if value < 0.1 else f"{value:.2f}x"
 
 
 def _main_table(summary: dict[str, dict], connections: int) -> list[str]:

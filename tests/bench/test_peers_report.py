@@ -85,7 +85,9 @@ def test_stream_rows_take_p50_from_total_time_and_pair_ttfb():
     assert peer["gateway_over_peer_p50"] == 0.05
     table = markdown_table(summary, 32)
     assert "| gateway-stream | 1.500 | 3.000 | 2.000 | 6.000 |" in table
-    assert "| portkey-stream | gateway-stream | 1 | 3.00x | 0.05x | 0.33x | 0.05x | 3.00 |" in table
+    assert (
+        "| portkey-stream | gateway-stream | 1 | 3.00x | 0.050x | 0.33x | 0.050x | 3.00 |" in table
+    )
 
 
 def test_slope_is_added_microseconds_per_added_kilobyte():
