@@ -1,7 +1,9 @@
 """`make bench`: the gateway pinned to one core against a fast nginx upstream, side by
-side with calling nginx directly, logging on (NATS, logger, analytics running). Prints
-requests/s at N connections and p50/p99 at one connection per scenario, the ratios to
-the direct upstream, and writes everything to bench/results/<timestamp>.json.
+side with calling nginx directly, logging on (NATS, logger, analytics running), and
+with --peers, side by side with Portkey's Node gateway and the LiteLLM proxy on the
+same core. Prints requests/s at N connections and p50/p99 at one connection per
+scenario (time to first byte too for streams), the ratios to the direct upstream and
+to the peers, and writes everything to bench/results/<timestamp>.json.
 
 Run from the repo root: `make bench` or `uv run python bench/run.py --help`.
 """
@@ -21,13 +23,15 @@ import time
 import urllib.request
 from pathlib import Path
 
+import peers as peer_mod
+import streamclient
 from cpu import tree_cpu_s
 from loadgen import WrkResult, lua_script, run_wrk
 from portcullis_stack.servers import free_port
 from report import ScenarioResult, markdown_table, summarise
-from scenarios import BODY, Scenario, scenarios
+from scenarios import Scenario, scenarios
 from stack_under_test import BenchStack, start_stack
-from upstream import nginx_process
+from upstream import STREAM_CHUNKS, nginx_process
 
 BENCH_DIR = Path(__file__).resolve().parent
 TOOLS = {"nginx": "nginx", "wrk": "wrk", "taskset": "util-linux"}  # binary -> Debian package
@@ -59,10 +63,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "not mixed with their drain on the shared core; events wait in JetStream and\n"
         "are drained after the run (the JetStream counts show it)",
     )
+    p.add_argument(
+        "--peers",
+        default="",
+        help="comma list of other gateways to measure side by side: portkey, litellm\n"
+        f"(installed once into {peer_mod.cache_root()}; default none)",
+    )
     p.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
     p.add_argument("--no-install", action="store_true", help="never apt-get missing tools")
     p.add_argument("--keep-workdir", action="store_true", help="keep configs and logs")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.peers = [name for name in args.peers.split(",") if name]
+    unknown = sorted(set(args.peers) - set(peer_mod.PEERS))
+    if unknown:
+        p.error(f"unknown peer(s) {', '.join(unknown)}; known: {', '.join(peer_mod.PEERS)}")
+    return args
 
 
 def find_tool(name: str) -> str | None:
@@ -101,9 +116,17 @@ def pick_cores() -> tuple[int, int]:
     return cores[0], cores[1]
 
 
-def sanity_check(url: str, headers: dict[str, str]) -> None:
+def sanity_check(url: str, scenario: Scenario) -> None:
     """One request before measuring: a fast error page must never pass for speed."""
-    req = urllib.request.Request(url, data=BODY.encode(), headers=headers, method="POST")
+    if scenario.stream:
+        # Checks the status, the event count and the closing [DONE].
+        one = streamclient.run(url, scenario.headers, scenario.body.encode(), STREAM_CHUNKS, 10, 1)
+        if one.errors:
+            raise SystemExit(f"bench: {url} did not stream as expected (see above)")
+        return
+    req = urllib.request.Request(
+        url, data=scenario.body.encode(), headers=scenario.headers, method="POST"
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             payload = json.load(resp)
@@ -113,13 +136,37 @@ def sanity_check(url: str, headers: dict[str, str]) -> None:
         raise SystemExit(f"bench: {url} answered without choices: {payload!r}")
 
 
+def stream_point(
+    url: str, scenario: Scenario, seconds: float, cpu: int
+) -> streamclient.StreamResult:
+    """Sequential streams at one connection, the client pinned to the load core like wrk."""
+    argv = ["taskset", "-c", str(cpu), sys.executable, str(BENCH_DIR / "streamclient.py"),
+            "--url", url, "--body", scenario.body, "--events", str(STREAM_CHUNKS),
+            "--seconds", f"{seconds:g}"]  # fmt: skip
+    for name, value in scenario.headers.items():
+        argv += ["--header", f"{name}: {value}"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    for line in done.stdout.splitlines():
+        if line.startswith(streamclient.RESULT_MARK):
+            fields = json.loads(line[len(streamclient.RESULT_MARK) :])
+            fields.pop("rps", None)
+            return streamclient.StreamResult(**fields)
+    raise RuntimeError(f"streamclient failed ({done.returncode}): {done.stderr or done.stdout}")
+
+
 def measure(
     scenario: Scenario, url: str, args: argparse.Namespace, tools: dict[str, str], cpu: int,
-    workdir: Path, gateway_pid: int | None = None,
+    workdir: Path, server_pid: int | None = None,
 ) -> ScenarioResult:  # fmt: skip
-    sanity_check(url, scenario.headers)
+    """``server_pid``: the process tree whose CPU is counted (our gateway or a peer)."""
+    sanity_check(url, scenario)
     script = workdir / f"{scenario.name}.lua"
-    script.write_text(lua_script(BODY, scenario.headers))
+    script.write_text(lua_script(scenario.body, scenario.headers))
+    extra = {
+        "pairs_with": scenario.pairs_with,
+        "grows_from": scenario.grows_from,
+        "body_bytes": len(scenario.body.encode()),
+    }
 
     def point(connections: int, seconds: float) -> WrkResult:
         return run_wrk(
@@ -128,26 +175,42 @@ def measure(
 
     print(f"bench: {scenario.name}: warm-up {args.warmup:g}s", flush=True)
     point(args.connections, args.warmup)
-    watched = gateway_pid if scenario.via_gateway else None
+    watched = server_pid
     cpu_before = tree_cpu_s(watched) if watched else 0.0
     throughput = point(args.connections, args.duration)
-    gateway_cpu_us = None
+    server_cpu_us = None
     if watched and throughput.requests:
-        gateway_cpu_us = (tree_cpu_s(watched) - cpu_before) * 1e6 / throughput.requests
+        server_cpu_us = (tree_cpu_s(watched) - cpu_before) * 1e6 / throughput.requests
     print(
         f"bench: {scenario.name}: {throughput.rps:,.0f} req/s at c={args.connections}"
-        + (f", gateway CPU {gateway_cpu_us:.0f} µs/req" if gateway_cpu_us else ""),
+        + (f", server CPU {server_cpu_us:.0f} µs/req" if server_cpu_us else ""),
         flush=True,
     )
     if args.throughput_only:
-        return ScenarioResult(scenario.name, scenario.description, throughput, None, gateway_cpu_us)
+        return ScenarioResult(
+            scenario.name, scenario.description, throughput, None, server_cpu_us, **extra
+        )
+    if scenario.stream:
+        stream = stream_point(url, scenario, args.duration, cpu)
+        print(
+            f"bench: {scenario.name}: TTFB p50 {stream.ttfb_p50_us / 1000:.3f} ms, "
+            f"total p50 {stream.total_p50_us / 1000:.3f} ms, "
+            f"p99 {stream.total_p99_us / 1000:.3f} ms at c=1 ({stream.requests} streams)",
+            flush=True,
+        )
+        return ScenarioResult(
+            scenario.name, scenario.description, throughput, None, server_cpu_us,
+            stream=stream, **extra,
+        )  # fmt: skip
     latency = point(1, args.duration)
     print(
         f"bench: {scenario.name}: p50 {latency.lat_p50_us / 1000:.3f} ms, "
         f"p99 {latency.lat_p99_us / 1000:.3f} ms at c=1",
         flush=True,
     )
-    return ScenarioResult(scenario.name, scenario.description, throughput, latency, gateway_cpu_us)
+    return ScenarioResult(
+        scenario.name, scenario.description, throughput, latency, server_cpu_us, **extra
+    )
 
 
 def wait_for_workers(stack: BenchStack, timeout: float = 60.0) -> dict:
@@ -191,16 +254,24 @@ def main(argv: list[str] | None = None) -> int:
     tools = ensure_tools(install=not args.no_install)
     gateway_cpu, other_cpu = pick_cores()
     workdir = Path(tempfile.mkdtemp(prefix="portcullis-bench-"))
+    # mkdtemp makes it 0700; nginx's workers (user nobody when run as root) must traverse
+    # it to read the stream file (upstream.py). 0711 lets them in without listing it.
+    workdir.chmod(0o711)
     nginx_port = free_port()
     upstream_v1 = f"http://127.0.0.1:{nginx_port}/v1"
     chosen = scenarios(upstream_v1)
     if args.scenarios:
         wanted = set(args.scenarios.split(","))
         chosen = [s for s in chosen if s.name in wanted]
+    chosen = peer_mod.with_peers(chosen, args.peers)
+    # Installed before anything starts: a first run's npm / pip install (minutes) must
+    # not sit between the stack's start and its measurement.
+    installed = peer_mod.install(sorted({s.peer for s in chosen if s.peer}))
     started = dt.datetime.now(dt.UTC)
     info = machine_info()
     nginx = nginx_process(tools["nginx"], nginx_port, workdir / "nginx", other_cpu)
     stack: BenchStack | None = None
+    running_peers: list[peer_mod.Peer] = []
     results: list[ScenarioResult] = []
     jetstream: dict = {}
     try:
@@ -208,7 +279,12 @@ def main(argv: list[str] | None = None) -> int:
         if any(s.via_gateway for s in chosen):
             print("bench: starting NATS, Valkey, SeaweedFS, logger, analytics, gateway", flush=True)
             stack = start_stack(workdir, gateway_cpu, other_cpu)
-        gateway_pid = stack.gateway_pid if stack else None
+        # Peers get the gateway's core, as the gateway does; idle while not measured.
+        wanted_peers = [name for name in args.peers if name in installed]
+        running_peers = peer_mod.start_peers(
+            wanted_peers, installed, upstream_v1, gateway_cpu, workdir
+        )
+        by_peer = {peer.name: peer for peer in running_peers}
         if stack is not None and args.pause_workers:
             stack.pause_workers()
         for round_no in range(args.rounds):
@@ -216,14 +292,21 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"bench: round {round_no + 1} of {args.rounds}", flush=True)
             # ABBA order: drift over the run (a backlog, a warming cache) falls on both.
             for scenario in chosen if round_no % 2 == 0 else chosen[::-1]:
-                base = stack.gateway_url + "/v1" if scenario.via_gateway and stack else upstream_v1
+                if scenario.peer:
+                    server = by_peer[scenario.peer]
+                    base, pid = server.url + "/v1", server.pid
+                elif scenario.via_gateway and stack:
+                    base, pid = stack.gateway_url + "/v1", stack.gateway_pid
+                else:
+                    base, pid = upstream_v1, None
                 url = base + "/chat/completions"
-                results.append(measure(scenario, url, args, tools, other_cpu, workdir, gateway_pid))
+                results.append(measure(scenario, url, args, tools, other_cpu, workdir, pid))
         if stack is not None:
             if args.pause_workers:
                 stack.resume_workers()
             jetstream = wait_for_workers(stack, timeout=180 if args.pause_workers else 60)
     finally:
+        peer_mod.stop_peers(running_peers)
         if stack is not None:
             stack.stop()
         nginx.stop()
@@ -238,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": info,
         "pinning": {"gateway_cpu": gateway_cpu, "everything_else_cpu": other_cpu},
+        "peers": {p.name: {"version": p.version} for p in running_peers},
         "config": {
             "duration_s": args.duration,
             "warmup_s": args.warmup,
@@ -253,7 +337,10 @@ def main(argv: list[str] | None = None) -> int:
                 "description": r.description,
                 "throughput": r.throughput.to_json(),
                 "latency_c1": r.latency.to_json() if r.latency else None,
-                "gateway_cpu_us_per_req": r.gateway_cpu_us,
+                "stream_c1": r.stream.to_json() if r.stream else None,
+                "server_cpu_us_per_req": r.server_cpu_us,
+                "pairs_with": r.pairs_with,
+                "body_bytes": r.body_bytes,
             }
             for r in results
         ],
@@ -267,11 +354,14 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(markdown_table(summary, args.connections))
     print()
-    print(f"gateway on cpu {gateway_cpu}; nginx, wrk, NATS, logger, analytics on cpu {other_cpu}")
+    on_gateway_cpu = ", ".join(["gateway", *(p.name for p in running_peers)])
+    print(
+        f"{on_gateway_cpu} on cpu {gateway_cpu}; nginx, wrk, NATS, logger, analytics on cpu {other_cpu}"
+    )
     if jetstream:
         print(f"JetStream after the run: {json.dumps(jetstream)}")
     print(f"results: {out}")
-    bad = [r.name for r in results if r.throughput.errors + (r.latency.errors if r.latency else 0)]
+    bad = [r.name for r in results if summary[r.name]["errors"]]
     if bad:
         print(f"bench: errors during {', '.join(bad)}: the numbers above are not valid")
         return 1

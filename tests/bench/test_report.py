@@ -34,7 +34,7 @@ def test_paired_ratios_are_per_round_then_the_median():
     assert row["paired_cpu_ratios"] == [1.03, 1.02, 1.028]
     assert row["paired_cpu_ratio_to_gateway"] == 1.028
     assert row["paired_rps_ratio_to_gateway"] == 0.98
-    assert row["gateway_cpu_us_per_req"] == 412
+    assert row["server_cpu_us_per_req"] == 412
 
 
 def test_throughput_only_rounds_leave_latency_blank():
@@ -44,4 +44,4 @@ def test_throughput_only_rounds_leave_latency_blank():
     assert "p50_ms" not in summary["gateway"]
     table = markdown_table(summary, 32)
     assert "| gateway-fallback | 1,900 |  | 95.0% |  |  |  | 420 | 105.0% | 0 |" in table
-    assert "per-round pairs (median of 1): req/s 95.0%, gateway CPU per request 105.0%" in table
+    assert "per-round pairs (median of 1): req/s 95.0%, server CPU per request 105.0%" in table
