@@ -177,6 +177,7 @@ class Connection(asyncio.Protocol):
         self._ctype = ""
         self._encoding = b""
         self._decoder = None
+        self._inflated = False  # the decoder has taken a piece of the body without error
         self._started = False  # a byte of the answer has arrived
         self._complete = False
         self._close_delimited = False
@@ -314,10 +315,13 @@ class Connection(asyncio.Protocol):
             self._fail(ProtocolViolation(f"{self.origin.host} switched protocols"))
             self.abort()
         except httptools.HttpParserError as exc:
-            self._fail(ProtocolViolation(f"{self.origin.host} sent invalid HTTP: {exc}"))
-            self.abort()
-        except HttpClientError as exc:
-            self._fail(exc)
+            # httptools wraps what a callback raised (a body that does not decompress)
+            # in HttpParserCallbackError, the callback's own error as its context.
+            cause = exc.__context__
+            if isinstance(cause, HttpClientError):
+                self._fail(cause)
+            else:
+                self._fail(ProtocolViolation(f"{self.origin.host} sent invalid HTTP: {exc}"))
             self.abort()
 
     def eof_received(self) -> bool:
@@ -406,16 +410,19 @@ class Connection(asyncio.Protocol):
             return
         if self._decoder is not None:
             try:
-                body = self._decoder.decompress(body)
-            except zlib.error:
-                if self._encoding == b"deflate" and self._decoder.total_in == 0:
+                try:
+                    body = self._decoder.decompress(body)
+                except zlib.error:
+                    if self._encoding != b"deflate" or self._inflated:
+                        raise
                     # Some servers send raw deflate without the zlib wrapper.
                     self._decoder = zlib.decompressobj(-zlib.MAX_WBITS)
                     body = self._decoder.decompress(body)
-                else:
-                    raise ProtocolViolation(
-                        f"{self.origin.host} sent a body that does not decompress"
-                    ) from None
+            except zlib.error:
+                raise ProtocolViolation(
+                    f"{self.origin.host} sent a body that does not decompress"
+                ) from None
+            self._inflated = True
             if not body:
                 return
         if response._feed(body) and not self._paused_reading and self.transport is not None:
