@@ -169,6 +169,8 @@ class Connection(asyncio.Protocol):
         self._drain: asyncio.Future | None = None
         self._paused_reading = False
         self._error: BaseException | None = None
+        # A request is in flight, from its first byte sent until its answer's release.
+        self._busy = False
         self._reset_message()
         self._head_only = False
 
@@ -199,6 +201,7 @@ class Connection(asyncio.Protocol):
         self._reset_message()
         self._error = None
         self.response = None
+        self._busy = True
         self._head_only = head_only
         self._read_timeout = read_timeout
         if deadline is not None:
@@ -283,6 +286,7 @@ class Connection(asyncio.Protocol):
             self._deadline.cancel()
             self._deadline = None
         self.response = None
+        self._busy = False
         reusable = (
             reusable
             and not self.closed
@@ -343,7 +347,10 @@ class Connection(asyncio.Protocol):
             # No length and not chunked: the body ends where the connection does.
             self._finish_body()
             return
-        if self._error is None and (response is not None or self._waiter is not None):
+        # While a request is in flight, not only while someone waits: a close as a
+        # streamed body is still being sent must end the exchange now, not at the read
+        # timeout.
+        if self._error is None and self._busy:
             state = "mid-answer" if self._started else "before answering"
             self._fail(
                 RemoteClosed(
