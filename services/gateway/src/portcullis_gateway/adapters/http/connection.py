@@ -225,8 +225,9 @@ class Connection(asyncio.Protocol):
         try:
             async for part in body:
                 # The provider answered (or hung up) before taking the whole body: stop
-                # sending; what it said is the answer.
-                if self.closed or self._started:
+                # sending; what it said is the answer. Not for an interim answer (100
+                # Continue): the real one comes after the body.
+                if self.closed or self.response is not None:
                     break
                 if not part:
                     continue
