@@ -171,6 +171,7 @@ class Connection(asyncio.Protocol):
         self._error: BaseException | None = None
         # A request is in flight, from its first byte sent until its answer's release.
         self._busy = False
+        self._body_sent = True  # the whole request body went out
         self._reset_message()
         self._head_only = False
 
@@ -202,6 +203,7 @@ class Connection(asyncio.Protocol):
         self._error = None
         self.response = None
         self._busy = True
+        self._body_sent = True
         self._head_only = head_only
         self._read_timeout = read_timeout
         if deadline is not None:
@@ -211,6 +213,7 @@ class Connection(asyncio.Protocol):
         if body is None or isinstance(body, bytes):
             transport.write(head + body if body else head)
         else:
+            self._body_sent = False
             transport.write(head)
             await self._send_stream(body, chunked)
         while self.response is None:
@@ -240,6 +243,7 @@ class Connection(asyncio.Protocol):
             else:
                 if chunked and not self.closed:
                     transport.write(b"0\r\n\r\n")
+                self._body_sent = True
         except BaseException:
             self.abort()
             raise
@@ -292,6 +296,9 @@ class Connection(asyncio.Protocol):
             reusable
             and not self.closed
             and not self._head_only
+            # A body cut short by an early answer: the provider would read the next
+            # request as the rest of it.
+            and self._body_sent
             and not self._close_delimited
             and self._complete
             and self._keep_alive
