@@ -239,7 +239,7 @@ class Connection(asyncio.Protocol):
                 else:
                     transport.write(part)
                 if self._drain is not None:
-                    await self._drain
+                    await self._drained()
             else:
                 if chunked and not self.closed:
                     transport.write(b"0\r\n\r\n")
@@ -247,6 +247,23 @@ class Connection(asyncio.Protocol):
         except BaseException:
             self.abort()
             raise
+
+    async def _drained(self) -> None:
+        """Until the socket takes more of the body; a provider that takes none of it for
+        the read timeout ends the exchange like one that sends nothing."""
+        drain = self._drain
+        assert drain is not None
+        timer = self.loop.call_later(self._read_timeout, self._stalled)
+        try:
+            await drain
+        finally:
+            timer.cancel()
+
+    def _stalled(self) -> None:
+        self._fail(
+            ReadTimeout(f"{self.origin.host} took none of the body for {self._read_timeout:g} s")
+        )
+        self.abort()
 
     async def wait(self) -> None:
         """Until the parser has news (data, the end, an error) or a timeout fires."""
