@@ -169,6 +169,9 @@ class Connection(asyncio.Protocol):
         self._drain: asyncio.Future | None = None
         self._paused_reading = False
         self._error: BaseException | None = None
+        # A request is in flight, from its first byte sent until its answer's release.
+        self._busy = False
+        self._body_sent = True  # the whole request body went out
         self._reset_message()
         self._head_only = False
 
@@ -177,6 +180,7 @@ class Connection(asyncio.Protocol):
         self._ctype = ""
         self._encoding = b""
         self._decoder = None
+        self._inflated = False  # the decoder has taken a piece of the body without error
         self._started = False  # a byte of the answer has arrived
         self._complete = False
         self._close_delimited = False
@@ -198,6 +202,8 @@ class Connection(asyncio.Protocol):
         self._reset_message()
         self._error = None
         self.response = None
+        self._busy = True
+        self._body_sent = True
         self._head_only = head_only
         self._read_timeout = read_timeout
         if deadline is not None:
@@ -207,6 +213,7 @@ class Connection(asyncio.Protocol):
         if body is None or isinstance(body, bytes):
             transport.write(head + body if body else head)
         else:
+            self._body_sent = False
             transport.write(head)
             await self._send_stream(body, chunked)
         while self.response is None:
@@ -221,8 +228,9 @@ class Connection(asyncio.Protocol):
         try:
             async for part in body:
                 # The provider answered (or hung up) before taking the whole body: stop
-                # sending; what it said is the answer.
-                if self.closed or self._started:
+                # sending; what it said is the answer. Not for an interim answer (100
+                # Continue): the real one comes after the body.
+                if self.closed or self.response is not None:
                     break
                 if not part:
                     continue
@@ -231,13 +239,31 @@ class Connection(asyncio.Protocol):
                 else:
                     transport.write(part)
                 if self._drain is not None:
-                    await self._drain
+                    await self._drained()
             else:
                 if chunked and not self.closed:
                     transport.write(b"0\r\n\r\n")
+                self._body_sent = True
         except BaseException:
             self.abort()
             raise
+
+    async def _drained(self) -> None:
+        """Until the socket takes more of the body; a provider that takes none of it for
+        the read timeout ends the exchange like one that sends nothing."""
+        drain = self._drain
+        assert drain is not None
+        timer = self.loop.call_later(self._read_timeout, self._stalled)
+        try:
+            await drain
+        finally:
+            timer.cancel()
+
+    def _stalled(self) -> None:
+        self._fail(
+            ReadTimeout(f"{self.origin.host} took none of the body for {self._read_timeout:g} s")
+        )
+        self.abort()
 
     async def wait(self) -> None:
         """Until the parser has news (data, the end, an error) or a timeout fires."""
@@ -282,10 +308,14 @@ class Connection(asyncio.Protocol):
             self._deadline.cancel()
             self._deadline = None
         self.response = None
+        self._busy = False
         reusable = (
             reusable
             and not self.closed
             and not self._head_only
+            # A body cut short by an early answer: the provider would read the next
+            # request as the rest of it.
+            and self._body_sent
             and not self._close_delimited
             and self._complete
             and self._keep_alive
@@ -314,10 +344,13 @@ class Connection(asyncio.Protocol):
             self._fail(ProtocolViolation(f"{self.origin.host} switched protocols"))
             self.abort()
         except httptools.HttpParserError as exc:
-            self._fail(ProtocolViolation(f"{self.origin.host} sent invalid HTTP: {exc}"))
-            self.abort()
-        except HttpClientError as exc:
-            self._fail(exc)
+            # httptools wraps what a callback raised (a body that does not decompress)
+            # in HttpParserCallbackError, the callback's own error as its context.
+            cause = exc.__context__
+            if isinstance(cause, HttpClientError):
+                self._fail(cause)
+            else:
+                self._fail(ProtocolViolation(f"{self.origin.host} sent invalid HTTP: {exc}"))
             self.abort()
 
     def eof_received(self) -> bool:
@@ -339,7 +372,10 @@ class Connection(asyncio.Protocol):
             # No length and not chunked: the body ends where the connection does.
             self._finish_body()
             return
-        if self._error is None and (response is not None or self._waiter is not None):
+        # While a request is in flight, not only while someone waits: a close as a
+        # streamed body is still being sent must end the exchange now, not at the read
+        # timeout.
+        if self._error is None and self._busy:
             state = "mid-answer" if self._started else "before answering"
             self._fail(
                 RemoteClosed(
@@ -406,16 +442,19 @@ class Connection(asyncio.Protocol):
             return
         if self._decoder is not None:
             try:
-                body = self._decoder.decompress(body)
-            except zlib.error:
-                if self._encoding == b"deflate" and self._decoder.total_in == 0:
+                try:
+                    body = self._decoder.decompress(body)
+                except zlib.error:
+                    if self._encoding != b"deflate" or self._inflated:
+                        raise
                     # Some servers send raw deflate without the zlib wrapper.
                     self._decoder = zlib.decompressobj(-zlib.MAX_WBITS)
                     body = self._decoder.decompress(body)
-                else:
-                    raise ProtocolViolation(
-                        f"{self.origin.host} sent a body that does not decompress"
-                    ) from None
+            except zlib.error:
+                raise ProtocolViolation(
+                    f"{self.origin.host} sent a body that does not decompress"
+                ) from None
+            self._inflated = True
             if not body:
                 return
         if response._feed(body) and not self._paused_reading and self.transport is not None:

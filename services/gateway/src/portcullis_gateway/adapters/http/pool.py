@@ -40,19 +40,14 @@ class Pool:
         deadline: float | None,
         loop: asyncio.AbstractEventLoop,
     ) -> Connection:
-        idle = self._idle.get(origin)
-        if idle:
-            now = loop.time()
-            while idle:
-                conn = idle.pop()
-                if conn.closed:
-                    continue
-                if now - conn.idle_since > self.keepalive_s:
-                    self._close(conn)
-                    continue
-                conn.reused = True
+        while True:
+            # Looked at again after every wait: the room may have come as a connection
+            # of this origin given back, to be reused rather than closed for a new one.
+            conn = self._take_idle(origin, loop.time())
+            if conn is not None:
                 return conn
-        while len(self._live) >= self.limit:
+            if len(self._live) < self.limit:
+                break
             if not self._close_one_idle():
                 await self._wait_for_room(deadline, loop)
         # Counted from the start of the connect, so concurrent connects respect the limit.
@@ -68,6 +63,19 @@ class Pool:
         self._live.add(conn)
         conn.reused = False
         return conn
+
+    def _take_idle(self, origin: Origin, now: float) -> Connection | None:
+        idle = self._idle.get(origin)
+        while idle:
+            conn = idle.pop()
+            if conn.closed:
+                continue
+            if now - conn.idle_since > self.keepalive_s:
+                self._close(conn)
+                continue
+            conn.reused = True
+            return conn
+        return None
 
     def give_back(self, conn: Connection, reusable: bool) -> None:
         if reusable and conn in self._live:
