@@ -13,7 +13,7 @@ from portcullis_worker import health_handler, metrics_handler
 
 from portcullis_analytics.adapters.nats_setup import prepare_jetstream
 from portcullis_analytics.adapters.store import open_store
-from portcullis_analytics.entrypoints.consumer import batch_puller
+from portcullis_analytics.entrypoints.consumer import metrics_pull_loop
 from portcullis_analytics.entrypoints.rpc import register_rpc
 from portcullis_analytics.metrics import AnalyticsMetrics
 from portcullis_analytics.runtime import Runtime
@@ -39,7 +39,7 @@ def create_app(settings: AnalyticsSettings) -> AsgiFastStream:
         settings=settings, broker=broker, store=open_store(settings), metrics=AnalyticsMetrics()
     )
     register_rpc(broker, rt)
-    puller = batch_puller(rt)
+    puller = metrics_pull_loop(rt)
 
     async def prepare() -> None:
         applied = await rt.store.open_retrying()

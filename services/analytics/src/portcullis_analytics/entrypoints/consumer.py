@@ -20,9 +20,9 @@ from portcullis.dead_letter import publish_dead_letter
 from portcullis.events import RequestMetered, decode_metric
 from portcullis.subjects import ANALYTICS_DURABLE, METRICS_PREFIX, METRICS_STREAM
 from portcullis.telemetry import extract_trace_context
+from portcullis_worker import PullLoop, PullSizing
 from portcullis_worker.redelivery import DeadLetter, after_failure, backoff_s
 
-from portcullis_analytics.adapters.batch_puller import BatchPuller
 from portcullis_analytics.domain.rows import encode_rows, latest_by_id, row_from_metered
 from portcullis_analytics.runtime import Runtime
 
@@ -150,20 +150,19 @@ async def _after_failed_batch(
         await msg.ack()
 
 
-def batch_puller(rt: Runtime) -> BatchPuller:
+def metrics_pull_loop(rt: Runtime) -> PullLoop:
     """The durable consumer's loop, feeding ``store_batch``; start() and stop() it."""
     settings = rt.settings
 
     async def handle(messages: list[Msg]) -> None:
         await store_batch(messages, rt)
 
-    return BatchPuller(
+    return PullLoop(
         nats_url=settings.nats_url,
         name="portcullis-analytics-consumer",
         stream=METRICS_STREAM,
         durable=ANALYTICS_DURABLE,
         handler=handle,
-        batch_size=settings.batch_size,
-        batch_wait_s=settings.batch_wait_s,
+        sizing=PullSizing.one_batch_at_a_time(settings.batch_size, settings.batch_wait_s),
         grace_s=settings.stop_grace_s,
     )

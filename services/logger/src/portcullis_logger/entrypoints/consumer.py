@@ -15,10 +15,10 @@ from portcullis.dead_letter import Publisher, publish_dead_letter
 from portcullis.events import decode_log
 from portcullis.subjects import LOGGER_DURABLE, LOGS_PREFIX, LOGS_STREAM
 from portcullis.telemetry import extract_trace_context
+from portcullis_worker import PullLoop, PullSizing, each_message
 from portcullis_worker.redelivery import DeadLetter, after_failure
 
 from portcullis_logger.adapters.log_store import LogStore
-from portcullis_logger.adapters.pull_worker import PullWorker
 from portcullis_logger.domain.keys import InvalidLogId, canonical_id, object_key
 from portcullis_logger.domain.log_object import encode_log_object
 from portcullis_logger.metrics import LoggerMetrics
@@ -29,7 +29,7 @@ tracer = trace.get_tracer("portcullis_logger")
 
 
 class LogConsumer:
-    """Handles one message at a time; the PullWorker runs many of these at once."""
+    """Handles one message at a time; its pull loop runs ``s3_concurrency`` of them at once."""
 
     def __init__(self, settings: LoggerSettings, store: LogStore, metrics: LoggerMetrics) -> None:
         self.settings = settings
@@ -38,25 +38,23 @@ class LogConsumer:
         # Spans are only worth their CPU when someone receives them: the logger is a
         # sink, nothing continues its trace, so with the exporter off they are skipped.
         self.traced = settings.trace_exporter != "none"
-        self.worker = PullWorker(
+        self.loop = PullLoop(
             nats_url=settings.nats_url,
             name="portcullis-logger-consumer",
             stream=LOGS_STREAM,
             durable=LOGGER_DURABLE,
-            handler=self.handle,
-            batch=settings.pull_batch,
-            concurrency=settings.s3_concurrency,
-            max_in_flight=settings.s3_concurrency + settings.pull_batch,
+            handler=each_message(self.handle),
+            sizing=PullSizing.concurrent_messages(settings.pull_batch, settings.s3_concurrency),
             grace_s=settings.stop_grace_s,
         )
-        self._publisher: Publisher | None = None
+        # Dead letters go out on the loop's own connection.
+        self._publisher: Publisher = self.loop
 
     async def start(self) -> None:
-        await self.worker.start()
-        self._publisher = self.worker.publisher
+        await self.loop.start()
 
     async def stop(self) -> None:
-        await self.worker.stop()
+        await self.loop.stop()
 
     async def handle(self, msg: Msg) -> None:
         if not self.traced:
@@ -120,7 +118,6 @@ class LogConsumer:
         await msg.ack()
 
     async def _dead_letter(self, msg: Msg, reason: str, kind: str) -> None:
-        assert self._publisher is not None
         try:
             await publish_dead_letter(self._publisher, msg, "logs", LOGS_PREFIX, reason)
         except Exception:
