@@ -16,9 +16,8 @@ from nats.aio.msg import Msg
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import StatusCode
-from portcullis.dead_letter import publish_dead_letter
 from portcullis.events import RequestMetered, decode_metric
-from portcullis.subjects import ANALYTICS_DURABLE, METRICS_PREFIX, METRICS_STREAM
+from portcullis.subjects import ANALYTICS_DURABLE, METRICS_STREAM
 from portcullis.telemetry import extract_trace_context
 from portcullis_worker import PullLoop, PullSizing
 from portcullis_worker.redelivery import DeadLetter, after_failure, backoff_s
@@ -85,18 +84,6 @@ async def _insert(
     rt.metrics.inserted_rows.inc(len(rows))
 
 
-async def _dead_letter(rt: Runtime, msg: Msg, reason: str, kind: str) -> None:
-    try:
-        await publish_dead_letter(rt.broker, msg, "metrics", METRICS_PREFIX, reason)
-    except Exception:
-        log.exception("dead-letter publish failed")
-        await msg.nak(delay=rt.settings.nak_delay_s)
-        return
-    rt.metrics.dead_lettered.labels(kind).inc()
-    log.warning("metric event dead-lettered", extra={"reason": reason})
-    await msg.term()
-
-
 async def store_batch(messages: list[Msg], rt: Runtime) -> None:
     metrics = rt.metrics
     metrics.consumed.inc(len(messages))
@@ -109,7 +96,7 @@ async def store_batch(messages: list[Msg], rt: Runtime) -> None:
         try:
             decoded.append((msg, decode_metric(msg.data)))
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            await _dead_letter(rt, msg, f"undecodable RequestMetered: {exc}", "undecodable")
+            await rt.dead_letters.park(msg, f"undecodable RequestMetered: {exc}", "undecodable")
     if not decoded:
         return
 
@@ -141,8 +128,8 @@ async def _after_failed_batch(
             await _insert(rt, [event])
         except Exception as alone:  # noqa: BLE001
             if await rt.store.ping():
-                await _dead_letter(
-                    rt, msg, f"{decision.reason}: {str(alone)[:200]}", "insert_rejected"
+                await rt.dead_letters.park(
+                    msg, f"{decision.reason}: {str(alone)[:200]}", "insert_rejected"
                 )
             else:
                 await msg.nak(delay=backoff_s(delivered, settings.nak_delay_s))

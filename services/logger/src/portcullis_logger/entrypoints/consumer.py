@@ -11,11 +11,10 @@ import msgspec
 from nats.aio.msg import Msg
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
-from portcullis.dead_letter import Publisher, publish_dead_letter
 from portcullis.events import decode_log
 from portcullis.subjects import LOGGER_DURABLE, LOGS_PREFIX, LOGS_STREAM
 from portcullis.telemetry import extract_trace_context
-from portcullis_worker import PullLoop, PullSizing, each_message
+from portcullis_worker import DeadLetters, PullLoop, PullSizing, each_message
 from portcullis_worker.redelivery import DeadLetter, after_failure
 
 from portcullis_logger.adapters.log_store import LogStore
@@ -47,8 +46,14 @@ class LogConsumer:
             sizing=PullSizing.concurrent_messages(settings.pull_batch, settings.s3_concurrency),
             grace_s=settings.stop_grace_s,
         )
-        # Dead letters go out on the loop's own connection.
-        self._publisher: Publisher = self.loop
+        self.dead_letters = DeadLetters(
+            self.loop,
+            family="logs",
+            prefix=LOGS_PREFIX,
+            counter=metrics.dead_lettered,
+            nak_delay_s=settings.nak_delay_s,
+            event="log event",
+        )
 
     async def start(self) -> None:
         await self.loop.start()
@@ -82,7 +87,7 @@ class LogConsumer:
             body = encode_log_object(event, log_id)
         except (msgspec.DecodeError, msgspec.ValidationError, InvalidLogId) as exc:
             # A poison message never becomes storable: straight to the dead-letter subject.
-            await self._dead_letter(msg, f"undecodable RequestLogged: {exc}", "undecodable")
+            await self.dead_letters.park(msg, f"undecodable RequestLogged: {exc}", "undecodable")
             return
 
         started = time.perf_counter()
@@ -108,7 +113,7 @@ class LogConsumer:
                 extra={"log_id": log_id, "deliveries": delivered, "error": type(exc).__name__},
             )
             if isinstance(decision, DeadLetter):
-                await self._dead_letter(msg, decision.reason, "write_failed")
+                await self.dead_letters.park(msg, decision.reason, "write_failed")
             else:
                 await msg.nak(delay=decision.delay_s)
             return
@@ -116,16 +121,3 @@ class LogConsumer:
         metrics.write_seconds.observe(time.perf_counter() - started)
         metrics.written.inc()
         await msg.ack()
-
-    async def _dead_letter(self, msg: Msg, reason: str, kind: str) -> None:
-        try:
-            await publish_dead_letter(self._publisher, msg, "logs", LOGS_PREFIX, reason)
-        except Exception:
-            # Not parked: leave it un-acked so it comes back and we try again.
-            log.exception("dead-letter publish failed")
-            await msg.nak(delay=self.settings.nak_delay_s)
-            return
-        self.metrics.dead_lettered.labels(kind).inc()
-        log.warning("log event dead-lettered", extra={"reason": reason})
-        # term: the server must not redeliver what is now parked in the DLQ.
-        await msg.term()
