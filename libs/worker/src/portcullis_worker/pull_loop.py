@@ -191,11 +191,12 @@ class PullLoop:
         deadline = time.monotonic() + window_s
         fetched: list[Msg] = []
         while not self._stopping:
-            wanted = still_to_fill(len(fetched), size, deadline - time.monotonic())
+            remaining_s = deadline - time.monotonic()
+            wanted = still_to_fill(len(fetched), size, remaining_s)
             if wanted == 0:
                 break
             try:
-                fetched += await sub.fetch(wanted, timeout=deadline - time.monotonic())
+                fetched += await sub.fetch(wanted, timeout=remaining_s)
             except TimeoutError:
                 # The builtin: nats-py raises both its own TimeoutError (a subclass) and a
                 # plain asyncio.TimeoutError. Catching only the former lost partial batches.
