@@ -1,4 +1,5 @@
-"""Serve the app with uvicorn so that SIGTERM and SIGINT end the process with exit 0.
+"""Run a worker process: serve its app with uvicorn so that SIGTERM and SIGINT end the
+process with exit 0.
 
 uvicorn shuts down gracefully on those signals (the app's shutdown hooks stop the
 consumer, which finishes or hands back what it holds), then re-raises the signal so the
@@ -12,12 +13,18 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
+from portcullis.telemetry import configure_logging, configure_tracing
+
+from portcullis_worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
+
+SettingsT = TypeVar("SettingsT", bound=WorkerSettings)
 
 
 class _Server(uvicorn.Server):
@@ -36,3 +43,11 @@ def serve(app: Any, host: str, port: int) -> None:
         app, host=host, port=port, log_config=None, access_log=False, lifespan="on"
     )
     _Server(config).run()
+
+
+def run_worker(service: str, settings: SettingsT, create_app: Callable[[SettingsT], Any]) -> None:
+    """A worker's ``python -m`` entry point: logging and tracing as its settings say, then
+    its app served until a stop signal."""
+    configure_logging(service, settings.log_level)
+    configure_tracing(f"portcullis-{service}", settings.trace_exporter, settings.otlp_endpoint)
+    serve(create_app(settings), settings.http_host, settings.http_port)

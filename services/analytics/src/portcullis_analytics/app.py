@@ -7,13 +7,11 @@ from __future__ import annotations
 import logging
 
 from faststream.asgi import AsgiFastStream
-from faststream.nats import NatsBroker
-from faststream.nats.opentelemetry import NatsTelemetryMiddleware
-from portcullis_worker import health_handler, metrics_handler
+from portcullis_worker import create_worker_app, worker_broker
 
 from portcullis_analytics.adapters.nats_setup import prepare_jetstream
 from portcullis_analytics.adapters.store import open_store
-from portcullis_analytics.entrypoints.consumer import batch_puller
+from portcullis_analytics.entrypoints.consumer import metrics_pull_loop
 from portcullis_analytics.entrypoints.rpc import register_rpc
 from portcullis_analytics.metrics import AnalyticsMetrics
 from portcullis_analytics.runtime import Runtime
@@ -23,23 +21,12 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: AnalyticsSettings) -> AsgiFastStream:
-    broker = NatsBroker(
-        settings.nats_url,
-        name="portcullis-analytics",
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=1,
-        # The process span continues the gateway's trace from the traceparent header.
-        middlewares=[NatsTelemetryMiddleware()],
-        logger=logging.getLogger("portcullis_analytics.broker"),
-        log_level=logging.DEBUG,
-        # On shutdown, queries being answered finish (up to this long) before it closes.
-        graceful_timeout=settings.stop_grace_s,
-    )
+    # Queries being answered at shutdown finish within the stop grace, like the batch.
+    broker = worker_broker("analytics", settings.nats_url, rpc_grace_s=settings.stop_grace_s)
     rt = Runtime(
         settings=settings, broker=broker, store=open_store(settings), metrics=AnalyticsMetrics()
     )
     register_rpc(broker, rt)
-    puller = batch_puller(rt)
 
     async def prepare() -> None:
         applied = await rt.store.open_retrying()
@@ -49,26 +36,11 @@ def create_app(settings: AnalyticsSettings) -> AsgiFastStream:
         )
         await prepare_jetstream(settings)
 
-    async def start_consuming() -> None:
-        await puller.start()
-
-    async def stop_consuming() -> None:
-        # Before the broker and the store close: finish or hand back the batch held.
-        await puller.stop()
-        log.info("consumer stopped")
-
-    async def close() -> None:
-        await rt.store.close()
-
-    return AsgiFastStream(
-        broker,
-        asgi_routes=[
-            ("/health", health_handler(broker, "analytics")),
-            ("/metrics", metrics_handler(rt.metrics.registry)),
-        ],
-        logger=logging.getLogger("portcullis_analytics.app"),
-        on_startup=[prepare],
-        after_startup=[start_consuming],
-        on_shutdown=[stop_consuming],
-        after_shutdown=[close],
+    return create_worker_app(
+        service="analytics",
+        broker=broker,
+        registry=rt.metrics.registry,
+        prepare=prepare,
+        consumer=metrics_pull_loop(rt),
+        close=rt.store.close,
     )

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from portcullis.settings import ServiceSettings
-from portcullis.subjects import MAX_DELIVER
+from portcullis_worker import WorkerSettings
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 
-class AnalyticsSettings(ServiceSettings):
+class AnalyticsSettings(WorkerSettings):
     model_config = SettingsConfigDict(env_prefix="PORTCULLIS_ANALYTICS_")
 
     # chdb: ClickHouse in-process, data under chdb_path (one replica only).
@@ -23,15 +22,8 @@ class AnalyticsSettings(ServiceSettings):
     clickhouse_threads: int = 4
     database: str = "portcullis"
 
-    http_host: str = "127.0.0.1"
     http_port: int = 8789
 
     # Batching: insert when `batch_size` events are in, or after `batch_wait_s`.
     batch_size: int = 500
     batch_wait_s: float = 0.2
-    ack_wait_s: float = 30.0
-    nak_delay_s: float = 1.0
-    max_deliver: int = MAX_DELIVER
-    # On SIGTERM: how long the batch being inserted may take to finish before it is
-    # handed back (nak) for redelivery.
-    stop_grace_s: float = 5.0

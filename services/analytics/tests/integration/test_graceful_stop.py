@@ -58,14 +58,15 @@ async def test_signal_stops_cleanly_and_counts_everything_once(
     assert json.loads(bytes(reply.body))["summary"] == {"total": len(events)}
 
 
-async def test_signal_while_waiting_for_nats_at_start_exits_at_once(tmp_path):
+async def test_signal_while_waiting_for_nats_at_start_exits_at_once(kit, tmp_path):
     port = free_port()
+    log_path = tmp_path / "analytics.log"
     waiting = ManagedProcess(
         name="analytics-waiting",
         argv=[sys.executable, "-m", "portcullis_analytics"],
         # Started as soon as it runs: it never gets healthy, NATS is not there.
         ready=lambda: True,
-        log_path=tmp_path / "analytics.log",
+        log_path=log_path,
         env={
             # Nothing listens there: analytics keeps waiting for NATS to come up.
             "PORTCULLIS_ANALYTICS_NATS_URL": f"nats://127.0.0.1:{free_port()}",
@@ -75,7 +76,14 @@ async def test_signal_while_waiting_for_nats_at_start_exits_at_once(tmp_path):
     )
     waiting.start()
     try:
-        await asyncio.sleep(3)  # past start-up, into the wait for NATS
+
+        async def waiting_for_nats() -> bool:
+            # The store is opened first; the wait for NATS (nats-py retrying the
+            # connection, with no line of ours) comes right after it.
+            return '"analytics store ready"' in log_path.read_text(errors="replace")
+
+        # Past start-up, into the wait for NATS: its signal handlers are in place.
+        await kit.wait_for(waiting_for_nats, within=60, what="analytics waiting for NATS")
         assert waiting.running
         assert not http_ready(f"http://127.0.0.1:{port}/health")()
         started = time.monotonic()

@@ -117,10 +117,16 @@ async def test_writes_stuck_past_the_grace_are_handed_back(
     assert healthy.metric("portcullis_logger_redeliveries_total") >= 4
 
 
-async def test_signal_while_waiting_for_s3_at_start_exits_at_once(start_logger):
+async def test_signal_while_waiting_for_s3_at_start_exits_at_once(kit, start_logger):
     # Nothing listens there: the logger keeps waiting for its store to come up.
     waiting = start_logger(wait=False, s3_endpoint=f"127.0.0.1:{free_port()}")
-    await asyncio.sleep(2.0)
+
+    async def waiting_for_s3() -> bool:
+        log_path = waiting.proc.log_path
+        return log_path.exists() and "S3 not reachable yet" in waiting.log_text()
+
+    # Its signal handlers are in place once it says so; a signal before would kill it.
+    await kit.wait_for(waiting_for_s3, within=30, what="the logger waiting for S3")
     assert waiting.proc.running and not waiting.proc.ready()
     started = time.monotonic()
     waiting.proc.proc.send_signal(signal.SIGTERM)

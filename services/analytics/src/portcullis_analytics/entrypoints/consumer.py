@@ -16,13 +16,12 @@ from nats.aio.msg import Msg
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import StatusCode
-from portcullis.dead_letter import publish_dead_letter
 from portcullis.events import RequestMetered, decode_metric
-from portcullis.subjects import ANALYTICS_DURABLE, METRICS_PREFIX, METRICS_STREAM
+from portcullis.subjects import ANALYTICS_DURABLE, METRICS_STREAM
 from portcullis.telemetry import extract_trace_context
+from portcullis_worker import PullLoop, PullSizing
 from portcullis_worker.redelivery import DeadLetter, after_failure, backoff_s
 
-from portcullis_analytics.adapters.batch_puller import BatchPuller
 from portcullis_analytics.domain.rows import encode_rows, latest_by_id, row_from_metered
 from portcullis_analytics.runtime import Runtime
 
@@ -85,18 +84,6 @@ async def _insert(
     rt.metrics.inserted_rows.inc(len(rows))
 
 
-async def _dead_letter(rt: Runtime, msg: Msg, reason: str, kind: str) -> None:
-    try:
-        await publish_dead_letter(rt.broker, msg, "metrics", METRICS_PREFIX, reason)
-    except Exception:
-        log.exception("dead-letter publish failed")
-        await msg.nak(delay=rt.settings.nak_delay_s)
-        return
-    rt.metrics.dead_lettered.labels(kind).inc()
-    log.warning("metric event dead-lettered", extra={"reason": reason})
-    await msg.term()
-
-
 async def store_batch(messages: list[Msg], rt: Runtime) -> None:
     metrics = rt.metrics
     metrics.consumed.inc(len(messages))
@@ -109,7 +96,7 @@ async def store_batch(messages: list[Msg], rt: Runtime) -> None:
         try:
             decoded.append((msg, decode_metric(msg.data)))
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            await _dead_letter(rt, msg, f"undecodable RequestMetered: {exc}", "undecodable")
+            await rt.dead_letters.park(msg, f"undecodable RequestMetered: {exc}", "undecodable")
     if not decoded:
         return
 
@@ -141,8 +128,8 @@ async def _after_failed_batch(
             await _insert(rt, [event])
         except Exception as alone:  # noqa: BLE001
             if await rt.store.ping():
-                await _dead_letter(
-                    rt, msg, f"{decision.reason}: {str(alone)[:200]}", "insert_rejected"
+                await rt.dead_letters.park(
+                    msg, f"{decision.reason}: {str(alone)[:200]}", "insert_rejected"
                 )
             else:
                 await msg.nak(delay=backoff_s(delivered, settings.nak_delay_s))
@@ -150,20 +137,19 @@ async def _after_failed_batch(
         await msg.ack()
 
 
-def batch_puller(rt: Runtime) -> BatchPuller:
+def metrics_pull_loop(rt: Runtime) -> PullLoop:
     """The durable consumer's loop, feeding ``store_batch``; start() and stop() it."""
     settings = rt.settings
 
     async def handle(messages: list[Msg]) -> None:
         await store_batch(messages, rt)
 
-    return BatchPuller(
+    return PullLoop(
         nats_url=settings.nats_url,
         name="portcullis-analytics-consumer",
         stream=METRICS_STREAM,
         durable=ANALYTICS_DURABLE,
         handler=handle,
-        batch_size=settings.batch_size,
-        batch_wait_s=settings.batch_wait_s,
+        sizing=PullSizing.one_batch_at_a_time(settings.batch_size, settings.batch_wait_s),
         grace_s=settings.stop_grace_s,
     )

@@ -11,14 +11,13 @@ import msgspec
 from nats.aio.msg import Msg
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
-from portcullis.dead_letter import Publisher, publish_dead_letter
 from portcullis.events import decode_log
 from portcullis.subjects import LOGGER_DURABLE, LOGS_PREFIX, LOGS_STREAM
 from portcullis.telemetry import extract_trace_context
+from portcullis_worker import DeadLetters, PullLoop, PullSizing, each_message
 from portcullis_worker.redelivery import DeadLetter, after_failure
 
 from portcullis_logger.adapters.log_store import LogStore
-from portcullis_logger.adapters.pull_worker import PullWorker
 from portcullis_logger.domain.keys import InvalidLogId, canonical_id, object_key
 from portcullis_logger.domain.log_object import encode_log_object
 from portcullis_logger.metrics import LoggerMetrics
@@ -29,7 +28,7 @@ tracer = trace.get_tracer("portcullis_logger")
 
 
 class LogConsumer:
-    """Handles one message at a time; the PullWorker runs many of these at once."""
+    """Handles one message at a time; its pull loop runs ``s3_concurrency`` of them at once."""
 
     def __init__(self, settings: LoggerSettings, store: LogStore, metrics: LoggerMetrics) -> None:
         self.settings = settings
@@ -38,25 +37,29 @@ class LogConsumer:
         # Spans are only worth their CPU when someone receives them: the logger is a
         # sink, nothing continues its trace, so with the exporter off they are skipped.
         self.traced = settings.trace_exporter != "none"
-        self.worker = PullWorker(
+        self.loop = PullLoop(
             nats_url=settings.nats_url,
             name="portcullis-logger-consumer",
             stream=LOGS_STREAM,
             durable=LOGGER_DURABLE,
-            handler=self.handle,
-            batch=settings.pull_batch,
-            concurrency=settings.s3_concurrency,
-            max_in_flight=settings.s3_concurrency + settings.pull_batch,
+            handler=each_message(self.handle),
+            sizing=PullSizing.concurrent_messages(settings.pull_batch, settings.s3_concurrency),
             grace_s=settings.stop_grace_s,
         )
-        self._publisher: Publisher | None = None
+        self.dead_letters = DeadLetters(
+            self.loop,
+            family="logs",
+            prefix=LOGS_PREFIX,
+            counter=metrics.dead_lettered,
+            nak_delay_s=settings.nak_delay_s,
+            event="log event",
+        )
 
     async def start(self) -> None:
-        await self.worker.start()
-        self._publisher = self.worker.publisher
+        await self.loop.start()
 
     async def stop(self) -> None:
-        await self.worker.stop()
+        await self.loop.stop()
 
     async def handle(self, msg: Msg) -> None:
         if not self.traced:
@@ -84,7 +87,7 @@ class LogConsumer:
             body = encode_log_object(event, log_id)
         except (msgspec.DecodeError, msgspec.ValidationError, InvalidLogId) as exc:
             # A poison message never becomes storable: straight to the dead-letter subject.
-            await self._dead_letter(msg, f"undecodable RequestLogged: {exc}", "undecodable")
+            await self.dead_letters.park(msg, f"undecodable RequestLogged: {exc}", "undecodable")
             return
 
         started = time.perf_counter()
@@ -110,7 +113,7 @@ class LogConsumer:
                 extra={"log_id": log_id, "deliveries": delivered, "error": type(exc).__name__},
             )
             if isinstance(decision, DeadLetter):
-                await self._dead_letter(msg, decision.reason, "write_failed")
+                await self.dead_letters.park(msg, decision.reason, "write_failed")
             else:
                 await msg.nak(delay=decision.delay_s)
             return
@@ -118,17 +121,3 @@ class LogConsumer:
         metrics.write_seconds.observe(time.perf_counter() - started)
         metrics.written.inc()
         await msg.ack()
-
-    async def _dead_letter(self, msg: Msg, reason: str, kind: str) -> None:
-        assert self._publisher is not None
-        try:
-            await publish_dead_letter(self._publisher, msg, "logs", LOGS_PREFIX, reason)
-        except Exception:
-            # Not parked: leave it un-acked so it comes back and we try again.
-            log.exception("dead-letter publish failed")
-            await msg.nak(delay=self.settings.nak_delay_s)
-            return
-        self.metrics.dead_lettered.labels(kind).inc()
-        log.warning("log event dead-lettered", extra={"reason": reason})
-        # term: the server must not redeliver what is now parked in the DLQ.
-        await msg.term()
