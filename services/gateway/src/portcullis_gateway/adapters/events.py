@@ -190,7 +190,9 @@ class EventPipeline:
                 )
             headers = {MSG_ID: exchange.request_id}
             span_context = exchange.trace_context
-            if span_context is not None:
+            if isinstance(span_context, str):
+                headers["traceparent"] = span_context  # the caller's, checked
+            elif span_context is not None:
                 headers["traceparent"] = traceparent(span_context)
             messages.append(
                 SpooledMessage(self._logs_subject, exchange.request_id, headers, encode(logged))

@@ -71,6 +71,7 @@ class Exchange:
         self.request_id = request_id
         self.trace_id = trace_id
         self.span_id: str | None = None
+        # The server span's context, or with tracing off the caller's traceparent.
         self.trace_context: object | None = None
         self.method = method
         self.path = path
@@ -110,6 +111,16 @@ class Exchange:
         self.notes: list[str] | None = None
         # A translated stream's usage as the provider reported it, asked for or not.
         self.provider_usage: dict | None = None
+
+    def chose(self, provider: str, prices_id: str | None) -> None:
+        """The provider the log and the response headers name, and its price list."""
+        self.provider = provider
+        self.prices_id = prices_id
+
+    def calling(self, url: str, notes: list[str] | None) -> None:
+        # Never the query, which may hold a key (Gemini's ?key=).
+        self.provider_url = url.partition("?")[0]
+        self.notes = notes
 
 
 class _ResponsePeek(msgspec.Struct):

@@ -275,6 +275,9 @@ class ProviderSpec:
     aliases: tuple[str, ...] = ()
     # A plain API key needs no cloud auth.
     cloud_auth: CloudAuth | None = None
+    # Set when the host depends on a region each request may name (``base_url`` is
+    # this region's); SigV4 signs for it when no region is given.
+    default_region: str | None = None
 
     def authorization(self, api_key: str) -> str:
         return self.auth_scheme + api_key

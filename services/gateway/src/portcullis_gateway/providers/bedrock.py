@@ -280,6 +280,7 @@ SPEC = ProviderSpec(
     base_url=f"https://bedrock-runtime.{DEFAULT_REGION}.amazonaws.com",
     routes=frozenset({CHAT, EMBEDDINGS}),
     cloud_auth="aws",
+    default_region=DEFAULT_REGION,
     prices_id="aws",
     adapter=ADAPTER,
     aliases=("aws-bedrock",),

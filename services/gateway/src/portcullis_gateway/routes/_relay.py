@@ -5,16 +5,16 @@ while a copy is kept for the log. Part of the request path (see ``inference``)."
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from time import perf_counter
 
 from litestar.types import Receive, Send
 
+from portcullis_gateway.adapters import cloud_credentials
 from portcullis_gateway.adapters.http import Response
 from portcullis_gateway.adapters.upstream import UPSTREAM_FAILURES, map_failure
-from portcullis_gateway.domain.errors import GatewayError, InvalidRequest
+from portcullis_gateway.domain.errors import GatewayError
 from portcullis_gateway.domain.exchange import Exchange
-from portcullis_gateway.domain.resolution import Inbound, Target
+from portcullis_gateway.domain.resolution import Target
 from portcullis_gateway.domain.translation import (
     Prepared,
     StreamTranslator,
@@ -22,10 +22,8 @@ from portcullis_gateway.domain.translation import (
     provider_options,
     speaks_openai,
 )
-from portcullis_gateway.providers.bedrock import DEFAULT_REGION
-from portcullis_gateway.providers.sigv4 import sign_aws_request
 from portcullis_gateway.routes._call import Outcome, call_provider
-from portcullis_gateway.runtime import Runtime
+from portcullis_gateway.routes._context import RequestContext
 
 _START = "http.response.start"
 _BODY = "http.response.body"
@@ -55,59 +53,21 @@ async def send_error(send: Send, ex: Exchange, err: GatewayError) -> None:
     await send({"type": _BODY, "body": body})
 
 
-async def prepare_call(
-    rt: Runtime,
-    target: Target,
-    endpoint: str,
-    body: bytes,
-    inbound: Inbound,
-    query: str,
-    stream: bool,
-    params: dict | None = None,
-) -> Prepared:
+async def prepare_call(ctx: RequestContext, target: Target, params: dict | None = None) -> Prepared:
     """The upstream call for one target in its provider's wire format, with the cloud
-    credentials (a Vertex service account's token, a Bedrock SigV4 signature) applied."""
+    credentials its spec asks for applied (``adapters.cloud_credentials``)."""
+    rt, inbound, endpoint, body, query = ctx.rt, ctx.inbound, ctx.suffix, ctx.body, ctx.query
+    stream = ctx.ex.stream
     spec = rt.providers[target.provider]
     if speaks_openai(spec):
         return prepare(spec, target, endpoint, body, inbound.forward, query, stream, None, params)
     options = provider_options(inbound.portkey, dict(target.options), target.api_key)
-    if spec.cloud_auth == "google":
-        account = options.headers.get("vertex-service-account-json")
-        if account:
-            token = await rt.google_tokens.access_token(account)
-            options = replace(options, api_key=token)
+    options = await cloud_credentials.with_token(spec, options, lambda: rt.google_tokens)
     prepared = prepare(
         spec, target, endpoint, body, inbound.forward, query, stream, options, params
     )
-    if spec.cloud_auth == "aws":
-        sign_aws(prepared, options.headers)
+    cloud_credentials.sign(spec, prepared, options.headers)
     return prepared
-
-
-def sign_aws(prepared: Prepared, options: dict[str, str]) -> None:
-    access_key = options.get("aws-access-key-id")
-    if not access_key:
-        return  # a Bedrock API key (Bearer) needs no signature
-    secret = options.get("aws-secret-access-key")
-    if not secret:
-        raise InvalidRequest(
-            "bedrock with x-portkey-aws-access-key-id also needs x-portkey-aws-secret-access-key",
-            code="missing_aws_credentials",
-        )
-    signed = sign_aws_request(
-        "POST",
-        prepared.url,
-        dict(prepared.headers),  # the signer keeps only what SigV4 covers
-        prepared.body,
-        access_key_id=access_key,
-        secret_access_key=secret,
-        session_token=options.get("aws-session-token"),
-        region=options.get("aws-region") or DEFAULT_REGION,
-    )
-    prepared.headers = [
-        (name, value) for name, value in prepared.headers if name.lower() not in signed
-    ]
-    prepared.headers.extend(signed.items())
 
 
 async def wait_disconnect(receive: Receive) -> None:
@@ -119,12 +79,9 @@ async def wait_disconnect(receive: Receive) -> None:
 
 
 async def relay_stream(
-    ex: Exchange,
+    ctx: RequestContext,
     resp: Response,
-    receive: Receive,
-    send: Send,
     headers: list,
-    t0: float,
     sent_at: float,
     url: str,
     first_chunk: bytes = b"",
@@ -135,6 +92,7 @@ async def relay_stream(
     translated to OpenAI's chunks — keeping a copy of what was sent, and arrival times,
     for the log. ``first_chunk`` is one the routing engine already read (to be sure the
     target was really answering before committing the caller to it)."""
+    ex, receive, send, t0 = ctx.ex, ctx.receive, ctx.send, ctx.t0
     await send({"type": _START, "status": 200, "headers": headers})
     ex.status = 200
     chunks: list[bytes] = []
@@ -213,45 +171,29 @@ def stream_headers(
 
 
 async def call_upstream(
-    rt: Runtime,
-    ex: Exchange,
-    target: Target,
-    inbound: Inbound,
-    body: bytes,
-    receive: Receive,
-    send: Send,
-    suffix: str,
-    query: str,
-    t0: float,
-    hold_failures: bool = False,
+    ctx: RequestContext, target: Target, hold_failures: bool = False
 ) -> Outcome | None:
     """Call the target and answer the caller. With ``hold_failures`` (the routing
     engine's first try), a failed whole answer is returned instead of sent, so the
     engine can still fall back; a stream commits on its answer's headers."""
-    prepared = await prepare_call(rt, target, suffix, body, inbound, query, ex.stream)
-    ex.provider_url = prepared.url.split("?", 1)[0]
-    ex.notes = prepared.notes
-    outcome = await call_provider(rt, prepared, target.provider, target.timeout_s, stream=ex.stream)
+    ex = ctx.ex
+    prepared = await prepare_call(ctx, target)
+    ex.calling(prepared.url, prepared.notes)
+    outcome = await call_provider(
+        ctx.rt, prepared, target.provider, target.timeout_s, stream=ex.stream
+    )
     ex.upstream_ms = outcome.latency_ms
     if outcome.error is not None:
         if hold_failures:
             return outcome
         raise outcome.error
-    ex.first_byte_ms = (outcome.sent_at - t0) * 1000 + outcome.head_ms
+    ex.first_byte_ms = (outcome.sent_at - ctx.t0) * 1000 + outcome.head_ms
     resp = outcome.resp
     if resp is not None:
         translator = stream_headers(ex, prepared, outcome.headers, outcome.content_type)
         try:
             await relay_stream(
-                ex,
-                resp,
-                receive,
-                send,
-                outcome.headers,
-                t0,
-                outcome.sent_at,
-                prepared.url,
-                translator=translator,
+                ctx, resp, outcome.headers, outcome.sent_at, prepared.url, translator=translator
             )
         finally:
             resp.release()
@@ -259,7 +201,7 @@ async def call_upstream(
     if hold_failures and not outcome.ok:
         return outcome
     await send_answer(
-        send, ex, outcome.status, outcome.headers, outcome.payload, outcome.content_type
+        ctx.send, ex, outcome.status, outcome.headers, outcome.payload, outcome.content_type
     )
     return None
 

@@ -15,14 +15,13 @@ from time import monotonic, perf_counter
 from typing import Any
 
 import msgspec
-from litestar.types import Receive, Send
 from portcullis.events import Attempt
 
 from portcullis_gateway.domain.errors import CircuitOpen, GatewayError, InvalidRequest
-from portcullis_gateway.domain.exchange import Exchange
-from portcullis_gateway.domain.resolution import Inbound, Routed, Target, bind_leaf
+from portcullis_gateway.domain.resolution import Routed, Target, bind_leaf
 from portcullis_gateway.domain.translation import Prepared, serves
 from portcullis_gateway.routes._call import Outcome, call_provider
+from portcullis_gateway.routes._context import RequestContext
 from portcullis_gateway.routes._relay import (
     call_upstream,
     mark_client_gone,
@@ -44,7 +43,6 @@ from portcullis_gateway.routing import (
 )
 from portcullis_gateway.routing.circuit import circuit_key, counts_as_failure
 from portcullis_gateway.routing.select import conditional_index, loadbalance_index, sticky_key
-from portcullis_gateway.runtime import Runtime
 
 _START = "http.response.start"
 _BODY = "http.response.body"
@@ -74,32 +72,20 @@ class CallerLeft(Exception):
 class RouteRun:
     """One request's walk through its config tree."""
 
-    def __init__(
-        self,
-        rt: Runtime,
-        ex: Exchange,
-        inbound: Inbound,
-        routed: Routed,
-        body: bytes,
-        suffix: str,
-        query: bytes | None,
-        t0: float,
-        receive: Receive,
-        send: Send,
-    ) -> None:
-        self.rt = rt
-        self.receive = receive
-        self.send = send
+    def __init__(self, ctx: RequestContext, routed: Routed) -> None:
+        self.ctx = ctx
+        self.rt = ctx.rt
+        self.receive = ctx.receive
+        self.send = ctx.send
         # Watches for the caller leaving; started only at the first retry or fallback,
         # so a request whose first target answers pays nothing for it.
         self.gone: asyncio.Future | None = None
-        self.ex = ex
-        self.inbound = inbound
+        self.ex = ctx.ex
+        self.inbound = ctx.inbound
         self.routed = routed
-        self.body = body
-        self.suffix = suffix
-        self.query = query.decode("latin-1") if query else ""
-        self.t0 = t0
+        self.body = ctx.body
+        self.suffix = ctx.suffix
+        self.t0 = ctx.t0
         self.attempts: list[Attempt] = []
         self.upstream_ms = 0.0
         self._context: dict[str, Any] | None = None
@@ -218,9 +204,7 @@ class RouteRun:
             params = {**self.context()["params"], **override}
             if isinstance(override.get("model"), str):
                 ex.model = override["model"]
-        prepared = await prepare_call(
-            self.rt, target, self.suffix, self.body, self.inbound, self.query, ex.stream, params
-        )
+        prepared = await prepare_call(self.ctx, target, params)
         retry = leaf.settings.retry
         retries = 0
         while True:
@@ -259,22 +243,9 @@ class RouteRun:
         as the walk records a call, for the walk to go on from."""
         ex = self.ex
         target = self.bind(leaf)
-        ex.provider = target.provider
-        ex.prices_id = target.prices_id
+        ex.chose(target.provider, target.prices_id)
         ex.option_index = leaf.path
-        outcome = await call_upstream(
-            self.rt,
-            ex,
-            target,
-            self.inbound,
-            self.body,
-            self.receive,
-            self.send,
-            self.suffix,
-            self.query,
-            self.t0,
-            hold_failures=True,
-        )
+        outcome = await call_upstream(self.ctx, target, hold_failures=True)
         if outcome is None:
             self.attempts.clear()  # one call: no tree, as on the single-call path
             return None
@@ -342,25 +313,22 @@ class RouteRun:
         self.record(outcome, outcome.latency_ms, retry_no)
         return outcome
 
-    async def answer(self, outcome: Outcome, receive: Receive, send: Send) -> None:
+    async def answer(self, outcome: Outcome) -> None:
         ex = self.ex
         leaf, target, prepared = outcome.leaf, outcome.target, outcome.prepared
         assert leaf is not None and target is not None
-        ex.provider = target.provider
-        ex.prices_id = target.prices_id
+        ex.chose(target.provider, target.prices_id)
         url = prepared.url if prepared is not None else target.base_url + self.suffix
-        ex.provider_url = url.split("?", 1)[0]
+        ex.calling(url, prepared.notes if prepared is not None else None)
         ex.retry_count = outcome.retries
         ex.option_index = leaf.path
         ex.attempts = self.attempts
         ex.rescued = is_success(outcome.status) and any(
             not is_success(a.status) for a in self.attempts
         )
-        if prepared is not None:
-            ex.notes = prepared.notes
         if outcome.error is not None:
             ex.upstream_ms = self.upstream_ms
-            await send_error(send, ex, outcome.error)
+            await send_error(self.send, ex, outcome.error)
             return
         # The answering call's latency; with one call (no tree kept) it is all of it.
         last_ms = self.attempts[-1].latency_ms if self.attempts else self.upstream_ms
@@ -377,12 +345,9 @@ class RouteRun:
             resp = outcome.resp
             try:
                 await relay_stream(
-                    ex,
+                    self.ctx,
                     resp,
-                    receive,
-                    send,
                     out,
-                    self.t0,
                     outcome.sent_at,
                     url,
                     outcome.first_chunk,
@@ -394,22 +359,12 @@ class RouteRun:
                 ex.upstream_ms = (ex.upstream_ms or 0.0) + before
             return
         ex.upstream_ms = self.upstream_ms
-        await send_answer(send, ex, outcome.status, out, outcome.payload, outcome.content_type)
+        await send_answer(self.send, ex, outcome.status, out, outcome.payload, outcome.content_type)
 
 
-async def call_routed(
-    rt: Runtime,
-    ex: Exchange,
-    inbound: Inbound,
-    routed: Routed,
-    body: bytes,
-    suffix: str,
-    query: bytes | None,
-    receive: Receive,
-    send: Send,
-    t0: float,
-) -> None:
-    run = RouteRun(rt, ex, inbound, routed, body, suffix, query, t0, receive, send)
+async def call_routed(ctx: RequestContext, routed: Routed) -> None:
+    ex = ctx.ex
+    run = RouteRun(ctx, routed)
     root = routed.root
     try:
         first = root.first_leaf if isinstance(root, Group) else None
@@ -442,7 +397,7 @@ async def call_routed(
         return
     finally:
         run.stop_watching()
-    await run.answer(outcome, receive, send)
+    await run.answer(outcome)
 
 
 def _plain(leaf: Leaf) -> bool:

@@ -6,23 +6,26 @@ await. Every request-path handler (inference, pass-through, messages) runs in it
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from time import perf_counter, time_ns
 
-from litestar.types import Scope, Send
+from litestar.types import Receive, Scope, Send
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind
 from portcullis.ids import new_request_id, new_trace_id
 
 from portcullis_gateway.domain.errors import GatewayError
 from portcullis_gateway.domain.exchange import Exchange
-from portcullis_gateway.domain.resolution import Inbound, scan_headers
+from portcullis_gateway.domain.resolution import scan_headers
+from portcullis_gateway.routes._context import RequestContext
 from portcullis_gateway.routes._relay import send_error
 from portcullis_gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
 
-Work = Callable[[Exchange, Inbound, float], Awaitable[None]]
+Work = Callable[[RequestContext], Awaitable[None]]
 
 
 class ClientGone(Exception):
@@ -43,6 +46,7 @@ class AbortAnswer(Exception):
 async def serve(
     rt: Runtime,
     scope: Scope,
+    receive: Receive,
     send: Send,
     path: str,
     kind: str,
@@ -60,7 +64,11 @@ async def serve(
     # With no exporter, no span is made: nobody would see it, and the SDK's span is
     # the largest single cost of a request after the sockets (a py-spy profile: ~8 %).
     span = None
-    if rt.tracing:
+    if not rt.tracing:
+        # The caller's trace still reaches the workers, whose spans may be exported.
+        if inbound.traceparent and _TRACEPARENT.fullmatch(inbound.traceparent):
+            ex.trace_context = inbound.traceparent
+    else:
         parent = (
             propagate.extract({"traceparent": inbound.traceparent}) if inbound.traceparent else None
         )
@@ -69,7 +77,7 @@ async def serve(
         )
         ex.trace_context = span.get_span_context()
     try:
-        await work(ex, inbound, t0)
+        await work(RequestContext(rt, ex, inbound, scope, receive, send, t0))
     except GatewayError as err:
         if err.status == 413:
             ex.request_body = None

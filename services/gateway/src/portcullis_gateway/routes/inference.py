@@ -19,9 +19,9 @@ from portcullis_gateway.domain.errors import (
     InvalidRequest,
     MethodNotAllowed,
 )
-from portcullis_gateway.domain.exchange import Exchange
-from portcullis_gateway.domain.resolution import Inbound, Routed, parse_metadata, resolve_target
+from portcullis_gateway.domain.resolution import Routed, parse_metadata, resolve_target
 from portcullis_gateway.domain.translation import serves
+from portcullis_gateway.routes._context import RequestContext
 from portcullis_gateway.routes._relay import call_upstream
 from portcullis_gateway.routes._routed import call_routed
 from portcullis_gateway.routes._serving import ClientGone, serve
@@ -76,7 +76,8 @@ def _is_json(body: bytes) -> bool:
 async def handle_inference(
     rt: Runtime, kind: str, suffix: str, scope: Scope, receive: Receive, send: Send
 ) -> None:
-    async def work(ex: Exchange, inbound: Inbound, t0: float) -> None:
+    async def work(ctx: RequestContext) -> None:
+        ex, inbound = ctx.ex, ctx.inbound
         if scope["method"] != "POST":
             raise MethodNotAllowed(f"{scope['path']} accepts POST only")
         portkey = inbound.portkey
@@ -86,8 +87,7 @@ async def handle_inference(
         try:
             target = resolve_target(portkey, inbound.authorization, rt.policy, rt.providers)
             if not isinstance(target, Routed):
-                ex.provider = target.provider
-                ex.prices_id = target.prices_id
+                ex.chose(target.provider, target.prices_id)
             ex.metadata, ex.user = parse_metadata(portkey.get("x-portkey-metadata"))
         except GatewayError as err:
             header_error = err
@@ -101,15 +101,16 @@ async def handle_inference(
         ex.model = peek.model
         ex.stream = bool(peek.stream)
         query = scope.get("query_string")
+        ctx.body, ctx.suffix = body, suffix
+        ctx.query = query.decode("latin-1") if query else ""
         if isinstance(target, Routed):
-            await call_routed(rt, ex, inbound, target, body, suffix, query, receive, send, t0)
+            await call_routed(ctx, target)
             return
         if not serves(rt.providers[target.provider], suffix):
             raise InvalidRequest(f"provider {target.provider!r} does not serve {scope['path']}")
-        query_text = query.decode("latin-1") if query else ""
-        await call_upstream(rt, ex, target, inbound, body, receive, send, suffix, query_text, t0)
+        await call_upstream(ctx, target)
 
-    await serve(rt, scope, send, scope["path"], kind, None, work)
+    await serve(rt, scope, receive, send, scope["path"], kind, None, work)
 
 
 def hot_handlers(rt: Runtime) -> dict[str, ASGIApp]:

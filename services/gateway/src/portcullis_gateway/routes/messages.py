@@ -41,6 +41,7 @@ from portcullis_gateway.domain.usage import estimate_tokens
 from portcullis_gateway.providers.anthropic import API_VERSION
 from portcullis_gateway.providers.base import CHAT, AdapterError
 from portcullis_gateway.routes._anthropic_reply import AnthropicReply, NativeStreamErrors
+from portcullis_gateway.routes._context import RequestContext
 from portcullis_gateway.routes._relay import call_upstream, mark_client_gone, portkey_headers
 from portcullis_gateway.routes._routed import call_routed
 from portcullis_gateway.routes._serving import serve
@@ -110,28 +111,29 @@ async def handle_messages(
 ) -> None:
     reply = AnthropicReply(send)
 
-    async def work(ex: Exchange, inbound: Inbound, t0: float) -> None:
-        reply.ex = ex
+    async def work(ctx: RequestContext) -> None:
+        ex = reply.ex = ctx.ex
         if scope["method"] != "POST":
             raise MethodNotAllowed(f"{scope['path']} accepts POST only")
-        inbound = anthropic_inbound(inbound)
+        inbound = anthropic_inbound(ctx.inbound)
+        ctx = ctx.but(inbound=inbound)
         # Headers first (so even a 413 names its provider), but the body is read before
         # a header error is answered, so the log of a refused request still has it.
         header_error = None
         try:
             target = resolve_target(inbound.portkey, inbound.authorization, rt.policy, rt.providers)
             if not isinstance(target, Routed):
-                ex.provider = target.provider
-                ex.prices_id = target.prices_id
+                ex.chose(target.provider, target.prices_id)
             ex.metadata, ex.user = parse_metadata(inbound.portkey.get("x-portkey-metadata"))
         except GatewayError as err:
             header_error = err
         body = await read_body(receive, rt.settings.max_body_bytes, inbound.content_length)
         ex.request_body = body
         if header_error is None and isinstance(target, Target) and target.provider == NATIVE:
-            await call_native(
-                rt, ex, target, inbound, scope, replay(body, receive), send, suffix, t0
-            )
+            # The caller's send: Anthropic's own answers need no reshaping.
+            ctx = ctx.but(receive=replay(body, receive), send=NativeStreamErrors(send))
+            ctx.suffix = suffix
+            await call_native(ctx, target)
             return
         request = _request(body)
         ex.request_body_json = request is not None
@@ -145,25 +147,16 @@ async def handle_messages(
             await count_locally(ex, request, send)
             return
         ex.stream = bool(request.get("stream"))
-        await call_translated(rt, ex, target, inbound, request, receive, reply, t0)
+        await call_translated(ctx, target, request)
 
-    await serve(rt, scope, reply, scope["path"], KINDS[suffix], None, work)
+    await serve(rt, scope, receive, reply, scope["path"], KINDS[suffix], None, work)
 
 
-async def call_native(
-    rt: Runtime,
-    ex: Exchange,
-    target: Target,
-    inbound: Inbound,
-    scope: Scope,
-    receive: Receive,
-    send: Send,
-    suffix: str,
-    t0: float,
-) -> None:
+async def call_native(ctx: RequestContext, target: Target) -> None:
     """Anthropic's own endpoint, untranslated: the pass-through call with the key as
     ``x-api-key`` and the version and beta headers Anthropic requires."""
     options = dict(target.options)
+    inbound = ctx.inbound
     portkey = inbound.portkey
     headers = list(inbound.forward)
     for name in _ANTHROPIC_HEADERS:
@@ -176,14 +169,12 @@ async def call_native(
     # the target's api_key, whichever header it came in.
     credential = ("x-api-key", target.api_key) if target.api_key else None
     target = replace(target, credential=credential)
-    inbound = replace(inbound, forward=headers)
     content_type = next(
-        (v.decode("latin-1") for n, v in scope["headers"] if n == b"content-type"), ""
+        (v.decode("latin-1") for n, v in ctx.scope["headers"] if n == b"content-type"), ""
     )
-    reply = NativeStreamErrors(send)
-    await forward(rt, ex, target, inbound, scope, receive, reply, suffix, content_type, t0)
-    if suffix == MESSAGES:
-        log_openai_view(rt, ex)
+    await forward(ctx.but(inbound=replace(inbound, forward=headers)), target, content_type)
+    if ctx.suffix == MESSAGES:
+        log_openai_view(ctx.rt, ctx.ex)
 
 
 def log_openai_view(rt: Runtime, ex: Exchange) -> None:
@@ -213,30 +204,22 @@ def log_openai_view(rt: Runtime, ex: Exchange) -> None:
         _, ex.response_body = translate_answer(view, 200, ex.response_body)
 
 
-async def call_translated(
-    rt: Runtime,
-    ex: Exchange,
-    target: Target | Routed,
-    inbound: Inbound,
-    request: dict,
-    receive: Receive,
-    reply: AnthropicReply,
-    t0: float,
-) -> None:
+async def call_translated(ctx: RequestContext, target: Target | Routed, request: dict) -> None:
     """Any other provider (or a routing config): the chat path, answered through
     ``reply``, which makes its answers Anthropic's."""
     try:
         chat, notes = to_openai(request)
     except AdapterError as exc:
         raise InvalidRequest(str(exc), code=exc.code) from None
-    body = _encode(chat)
+    ex = ctx.ex
+    ctx.body, ctx.suffix, ctx.query = _encode(chat), CHAT, ""
     try:
         if isinstance(target, Routed):
-            await call_routed(rt, ex, inbound, target, body, CHAT, None, receive, reply, t0)
+            await call_routed(ctx, target)
             return
-        if CHAT not in rt.providers[target.provider].routes:
+        if CHAT not in ctx.rt.providers[target.provider].routes:
             raise InvalidRequest(f"provider {target.provider!r} does not serve chat messages")
-        await call_upstream(rt, ex, target, inbound, body, receive, reply, CHAT, "", t0)
+        await call_upstream(ctx, target)
     finally:
         # What to_openai dropped, with what the provider's adapter dropped after it.
         if notes:

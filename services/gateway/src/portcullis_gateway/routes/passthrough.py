@@ -30,7 +30,6 @@ from portcullis_gateway.domain.endpoints import PASSTHROUGH, check_suffix, endpo
 from portcullis_gateway.domain.errors import InvalidRequest, NotFound
 from portcullis_gateway.domain.exchange import Exchange
 from portcullis_gateway.domain.resolution import (
-    Inbound,
     Routed,
     Target,
     parse_metadata,
@@ -38,6 +37,7 @@ from portcullis_gateway.domain.resolution import (
 )
 from portcullis_gateway.domain.translation import Prepared
 from portcullis_gateway.routes._call import RELAY, Outcome, call_provider
+from portcullis_gateway.routes._context import RequestContext
 from portcullis_gateway.routes._relay import (
     mark_client_gone,
     portkey_headers,
@@ -55,9 +55,6 @@ _START = "http.response.start"
 _BODY = "http.response.body"
 _JSON = b"application/json"
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
-# Providers whose host depends on the request although their spec names one: Bedrock's
-# region comes with each request (x-portkey-aws-region); the spec's is a default.
-_REGIONAL = frozenset({"bedrock"})
 
 
 def _request_path(scope: Scope) -> str:
@@ -81,7 +78,8 @@ async def handle_passthrough(rt: Runtime, scope: Scope, receive: Receive, send: 
     suffix = path[3:] if path.startswith("/v1/") else ""
     endpoint = endpoint_of(suffix) if suffix else PASSTHROUGH
 
-    async def work(ex: Exchange, inbound: Inbound, t0: float) -> None:
+    async def work(ctx: RequestContext) -> None:
+        ex, inbound = ctx.ex, ctx.inbound
         if not suffix.strip("/"):
             raise NotFound(f"no endpoint at {path}")
         check_suffix(suffix)
@@ -105,39 +103,32 @@ async def handle_passthrough(rt: Runtime, scope: Scope, receive: Receive, send: 
             ex.model = peek.model
             ex.stream = bool(peek.stream)
             query = scope.get("query_string")
-            await call_routed(rt, ex, inbound, target, body, suffix, query, receive, send, t0)
+            ctx.body, ctx.suffix = body, suffix
+            ctx.query = query.decode("latin-1") if query else ""
+            await call_routed(ctx, target)
             return
-        ex.provider = target.provider
-        ex.prices_id = target.prices_id
+        ex.chose(target.provider, target.prices_id)
         if not target.custom_host and (
-            "{" in target.base_url or rt.providers[target.provider].name in _REGIONAL
+            # A regional host (Bedrock's region comes with each request) is a default.
+            "{" in target.base_url or rt.providers[target.provider].default_region is not None
         ):
             raise InvalidRequest(
                 f"{target.provider}'s URL depends on the request, so {path} cannot be passed "
                 "through to it: give its full base URL as x-portkey-custom-host",
                 code="custom_host_required",
             )
-        await forward(rt, ex, target, inbound, scope, receive, send, suffix, content_type, t0)
+        ctx.suffix = suffix
+        await forward(ctx, target, content_type)
 
-    await serve(rt, scope, send, path, endpoint.kind, endpoint.route, work)
+    await serve(rt, scope, receive, send, path, endpoint.kind, endpoint.route, work)
 
 
-async def forward(
-    rt: Runtime,
-    ex: Exchange,
-    target: Target,
-    inbound: Inbound,
-    scope: Scope,
-    receive: Receive,
-    send: Send,
-    suffix: str,
-    content_type: str,
-    t0: float,
-) -> None:
-    method = scope["method"]
-    url = target.base_url + suffix
-    ex.provider_url = url
-    query = scope.get("query_string")
+async def forward(ctx: RequestContext, target: Target, content_type: str) -> None:
+    rt, ex, inbound, receive, send = ctx.rt, ctx.ex, ctx.inbound, ctx.receive, ctx.send
+    method = ctx.scope["method"]
+    url = target.base_url + ctx.suffix
+    ex.calling(url, None)
+    query = ctx.scope.get("query_string")
     if query:
         url = f"{url}?{query.decode('latin-1')}"
     headers = inbound.forward
@@ -153,7 +144,7 @@ async def forward(
         if inbound.content_length is not None and not isinstance(data, bytes):
             # Known length: providers get a plain upload, not a chunked one.
             headers.append(("content-length", str(inbound.content_length)))
-    prepared = Prepared(url, headers, data, None, None, suffix, True, None, method=method)
+    prepared = Prepared(url, headers, data, None, None, ctx.suffix, True, None, method=method)
     # A redirect goes back to the caller, as from any proxy: followed here it would
     # carry the caller's key to a host no one chose, past the custom-host policy.
     try:
@@ -168,7 +159,7 @@ async def forward(
         raise upload.failure
     if outcome.error is not None:
         raise outcome.error
-    ex.first_byte_ms = (outcome.sent_at - t0) * 1000 + outcome.head_ms
+    ex.first_byte_ms = (outcome.sent_at - ctx.t0) * 1000 + outcome.head_ms
     resp = outcome.resp
     if resp is None:  # an error answer, read whole and made OpenAI-shaped
         await send_answer(send, ex, outcome.status, outcome.headers, outcome.payload)
@@ -183,7 +174,7 @@ async def forward(
             out.append((b"content-type", content_type.encode("latin-1")))
             out.extend(portkey_headers(ex))
             ex.response_headers = out
-            await relay_stream(ex, resp, receive, send, out, t0, outcome.sent_at, url)
+            await relay_stream(ctx, resp, out, outcome.sent_at, url)
             return
         await relay_body(ex, outcome, receive if watch else None, send, url)
     finally:
