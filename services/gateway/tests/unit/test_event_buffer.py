@@ -78,3 +78,12 @@ async def test_shutdown_spools_the_buffer_and_late_requests_when_nats_is_away(tm
     events.spool.close()
     events.record(exchange(3))  # spool shut as well: counted, not silently lost
     assert "portcullis_gateway_events_dropped_total 2.0" in events.metrics.render().decode()
+
+
+def test_a_caller_traceparent_rides_on_the_events_when_tracing_is_off(tmp_path):
+    events = pipeline(tmp_path, buffer_max=10)
+    ex = exchange(1)
+    ex.trace_context = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    log_message, metric_message = events.build([ex])
+    assert log_message.headers["traceparent"] == ex.trace_context
+    assert metric_message.headers["traceparent"] == ex.trace_context
