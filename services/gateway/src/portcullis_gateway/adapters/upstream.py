@@ -16,7 +16,6 @@ from portcullis_gateway.adapters.http import (
     HttpClient,
     HttpClientError,
     InvalidHeader,
-    InvalidURL,
     PrivateAddress,
 )
 from portcullis_gateway.domain.errors import (
@@ -28,8 +27,9 @@ from portcullis_gateway.domain.errors import (
     UpstreamUnreachable,
 )
 from portcullis_gateway.domain.host_policy import is_public_address
+from portcullis_gateway.domain.origin import InvalidURL
 
-UPSTREAM_FAILURES = (HttpClientError, TimeoutError, OSError)
+UPSTREAM_FAILURES = (HttpClientError, InvalidURL, TimeoutError, OSError)
 
 
 class Upstream:

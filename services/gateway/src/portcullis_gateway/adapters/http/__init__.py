@@ -9,13 +9,13 @@ from portcullis_gateway.adapters.http.errors import (
     ConnectFailed,
     ConnectTimeout,
     HttpClientError,
-    InvalidURL,
     PrivateAddress,
     ProtocolViolation,
     ReadTimeout,
     RemoteClosed,
 )
 from portcullis_gateway.adapters.http.request_head import InvalidHeader, build_head, split_url
+from portcullis_gateway.domain.origin import InvalidURL
 
 __all__ = [
     "ConnectFailed",

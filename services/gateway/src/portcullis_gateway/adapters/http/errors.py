@@ -8,10 +8,6 @@ class HttpClientError(Exception):
     """Base of every failure of an upstream call."""
 
 
-class InvalidURL(HttpClientError):
-    """The URL cannot be sent as it is (no host, a control character, credentials)."""
-
-
 class ConnectFailed(HttpClientError):
     """No connection could be made to any address of the host."""
 
