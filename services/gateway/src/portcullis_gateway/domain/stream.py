@@ -92,9 +92,12 @@ class StreamSummary:
 def iter_events(buffer: bytes) -> tuple[list[bytes], bytes]:
     """Complete ``data`` payloads in ``buffer`` and the incomplete rest."""
     events: list[bytes] = []
-    normalised = buffer.replace(b"\r\n", b"\n")
+    normalised = buffer.replace(b"\r\n", b"\n") if b"\r" in buffer else buffer
     *complete, rest = normalised.split(b"\n\n")
     for block in complete:
+        if block.startswith(b"data:") and b"\n" not in block:
+            events.append(block[5:].lstrip(b" "))  # the common event: one data line
+            continue
         data = [line[5:].lstrip(b" ") for line in block.split(b"\n") if line.startswith(b"data:")]
         if data:
             events.append(b"\n".join(data))
@@ -134,10 +137,12 @@ class StreamAssembler:
         if chunk.error is not None:
             self.error = chunk.error
             return
-        for key in ("id", "created", "model", "system_fingerprint"):
-            value = getattr(chunk, key)
-            if value is not None and key not in self.meta:
-                self.meta[key] = value
+        meta = self.meta
+        if len(meta) < 4:  # each field is taken from the first chunk that has it
+            for key in ("id", "created", "model", "system_fingerprint"):
+                value = getattr(chunk, key)
+                if value is not None and key not in meta:
+                    meta[key] = value
         if chunk.usage is not None:
             self.usage = chunk.usage
         for choice in chunk.choices or ():
@@ -146,7 +151,9 @@ class StreamAssembler:
 
     def _choice(self, chunk: ChoiceChunk) -> bool:
         """Merge one choice delta; True when it carried generated output."""
-        state = self.choices.setdefault(chunk.index, _Choice())
+        state = self.choices.get(chunk.index)
+        if state is None:  # not setdefault: it would build a _Choice for every event
+            state = self.choices[chunk.index] = _Choice()
         if chunk.finish_reason is not None:
             state.finish_reason = chunk.finish_reason
         if chunk.text:
@@ -158,15 +165,15 @@ class StreamAssembler:
         produced = False
         if delta.role:
             state.role = delta.role
-        for attr, parts in (
-            ("content", state.content),
-            ("refusal", state.refusal),
-            ("reasoning_content", state.reasoning),
-        ):
-            piece = getattr(delta, attr)
-            if piece:
-                parts.append(piece)
-                produced = True
+        if delta.content:
+            state.content.append(delta.content)
+            produced = True
+        if delta.refusal:
+            state.refusal.append(delta.refusal)
+            produced = True
+        if delta.reasoning_content:
+            state.reasoning.append(delta.reasoning_content)
+            produced = True
         for call in delta.tool_calls or ():
             produced = True
             slot = state.tool_calls.setdefault(
