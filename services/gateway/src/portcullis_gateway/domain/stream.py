@@ -113,10 +113,18 @@ class StreamAssembler:
         self.error: dict | None = None
         self.done = False
         self.first_token_chunk: int | None = None
+        # Each is taken from the first chunk that has it; looked for until found.
+        self._missing_meta = ["id", "created", "model", "system_fingerprint"]
 
     def feed_all(self, chunks: list[bytes]) -> StreamSummary:
         buffer = b""
         for index, chunk in enumerate(chunks):
+            if self.first_token_chunk is not None:
+                # Chunk indexes only date the first token: the rest is split in one go.
+                events, buffer = iter_events(buffer + b"".join(chunks[index:]))
+                for data in events:
+                    self._event(data, index)
+                break
             events, buffer = iter_events(buffer + chunk)
             for data in events:
                 self._event(data, index)
@@ -137,12 +145,13 @@ class StreamAssembler:
         if chunk.error is not None:
             self.error = chunk.error
             return
-        meta = self.meta
-        if len(meta) < 4:  # each field is taken from the first chunk that has it
-            for key in ("id", "created", "model", "system_fingerprint"):
+        missing = self._missing_meta
+        if missing:
+            for key in tuple(missing):
                 value = getattr(chunk, key)
-                if value is not None and key not in meta:
-                    meta[key] = value
+                if value is not None:
+                    self.meta[key] = value
+                    missing.remove(key)
         if chunk.usage is not None:
             self.usage = chunk.usage
         for choice in chunk.choices or ():
