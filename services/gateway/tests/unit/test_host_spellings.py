@@ -81,39 +81,35 @@ def spellings() -> st.SearchStrategy[str]:
     )
 
 
-def would_connect_to(url: str) -> list[str] | None:
-    """The addresses the client would open a socket to for ``url`` (no policy), or
-    None when it would connect nowhere (the URL or the name does not resolve)."""
-    client = HttpClient(connect_timeout_s=1, read_timeout_s=1, pool_size=1, address_allowed=None)
-    try:
-        origin, _ = split_url(url)
-    except ValueError:
-        return None
+def resolve(url: str, address_allowed) -> list[str]:
+    """The addresses the client would open a socket to for ``url``, under the address
+    check ``address_allowed`` (None: no check); raises as the client does."""
+    client = HttpClient(
+        connect_timeout_s=1, read_timeout_s=1, pool_size=1, address_allowed=address_allowed
+    )
+    origin, _ = split_url(url)
     loop = asyncio.new_event_loop()
     try:
         found = loop.run_until_complete(client._addresses(origin, loop))
-    except ConnectFailed:
-        return None
     finally:
         loop.close()
     return [sockaddr[0] for _, sockaddr in found]
 
 
+def would_connect_to(url: str) -> list[str] | None:
+    """Where the client would connect with no policy; None for nowhere (the URL or the
+    name does not resolve)."""
+    try:
+        return resolve(url, None)
+    except (ValueError, ConnectFailed):
+        return None
+
+
 def client_refuses(url: str) -> bool:
-    client = HttpClient(
-        connect_timeout_s=1, read_timeout_s=1, pool_size=1, address_allowed=is_public_address
-    )
     try:
-        origin, _ = split_url(url)
-    except ValueError:
+        resolve(url, is_public_address)
+    except (ValueError, PrivateAddress, ConnectFailed):
         return True
-    loop = asyncio.new_event_loop()
-    try:
-        loop.run_until_complete(client._addresses(origin, loop))
-    except (PrivateAddress, ConnectFailed):
-        return True
-    finally:
-        loop.close()
     return False
 
 
