@@ -1,5 +1,6 @@
-"""CPU time of a process tree from /proc: the gateway is granian's master plus its
-worker processes, and a worker's time is in its own stat until it exits."""
+"""CPU time of a process tree from /proc: a server may be a supervisor plus its worker
+processes (uvicorn with WORKERS>1, say), and a worker's time is in its own stat until it
+exits."""
 
 from __future__ import annotations
 

@@ -552,7 +552,7 @@ def test_routed_config_on_multipart_or_get_is_a_clear_400(gateway, mock):
 
 
 def _tree(pid: int) -> list[int]:
-    """The process and its descendants (granian serves from worker processes)."""
+    """The process and its descendants (with WORKERS>1 uvicorn serves from worker processes)."""
     children = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:

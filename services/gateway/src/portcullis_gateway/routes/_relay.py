@@ -99,7 +99,7 @@ async def relay_stream(
     times: list[float] = []
     ex.chunks = chunks
     ex.chunk_ms = times
-    # Sending to a closed connection may not raise (granian drops the bytes), so watch
+    # Sending to a closed connection may not raise (servers drop the bytes), so watch
     # for the disconnect message; checked per chunk, it stops a stream the caller left
     # at the next chunk instead of paying for the whole answer.
     gone = asyncio.ensure_future(wait_disconnect(receive))
