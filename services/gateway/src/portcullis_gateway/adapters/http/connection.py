@@ -184,6 +184,8 @@ class Connection(asyncio.Protocol):
         self._started = False  # a byte of the answer has arrived
         self._complete = False
         self._close_delimited = False
+        self._has_length = False
+        self._chunked = False
         self._keep_alive = False
         self._informational = False
 
@@ -404,6 +406,10 @@ class Connection(asyncio.Protocol):
             self._ctype = value.decode("latin-1")
         elif name == b"content-encoding":
             self._encoding = value.strip().lower()
+        elif name == b"content-length":
+            self._has_length = True
+        elif name == b"transfer-encoding" and b"chunked" in value.lower():
+            self._chunked = True
         self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
@@ -412,6 +418,8 @@ class Connection(asyncio.Protocol):
             # An interim answer (100 Continue, 103 Early Hints): the real one follows.
             self._informational = True
             self._headers = []
+            self._ctype, self._encoding = "", b""
+            self._has_length = self._chunked = False
             return
         headers = self._headers
         if self._encoding in (b"gzip", b"x-gzip", b"deflate"):
@@ -419,13 +427,11 @@ class Connection(asyncio.Protocol):
                 _GZIP if self._encoding != b"deflate" else zlib.MAX_WBITS
             )
             headers = [h for h in headers if h[0] not in (b"content-encoding", b"content-length")]
-        has_length = any(name == b"content-length" for name, _ in self._headers)
-        chunked = any(
-            name == b"transfer-encoding" and b"chunked" in value.lower()
-            for name, value in self._headers
-        )
         self._close_delimited = (
-            not has_length and not chunked and status not in (204, 304) and not self._head_only
+            not self._has_length
+            and not self._chunked
+            and status not in (204, 304)
+            and not self._head_only
         )
         # Read here: once the message is complete llhttp no longer says.
         self._keep_alive = self.parser.should_keep_alive()
