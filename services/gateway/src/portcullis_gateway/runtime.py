@@ -15,7 +15,7 @@ from portcullis_gateway.adapters.events import EventPipeline
 from portcullis_gateway.adapters.nats_link import NatsLink
 from portcullis_gateway.adapters.redis_probe import RedisProbe
 from portcullis_gateway.adapters.spool import Spool
-from portcullis_gateway.adapters.upstream import Upstream
+from portcullis_gateway.adapters.upstream import upstream_client
 from portcullis_gateway.domain.cost import PriceBook
 from portcullis_gateway.domain.host_policy import HostPolicy
 from portcullis_gateway.metrics import GatewayMetrics
@@ -40,7 +40,7 @@ class Runtime:
         self.tracing = settings.trace_exporter != "none"
         self.metrics = GatewayMetrics()
         self.prices = PriceBook()
-        self.upstream = Upstream(
+        self.upstream = upstream_client(
             connect_timeout_s=settings.upstream_connect_timeout_s,
             read_timeout_s=settings.upstream_timeout_s,
             pool_size=settings.upstream_pool_size,
@@ -83,7 +83,7 @@ class Runtime:
     async def start(self) -> None:
         # Loads genai-prices' tables (a few hundred ms) before the first request.
         self.prices.warm("openai", WARM_MODELS)
-        await self.upstream.start()
+        self.upstream.start()
         self.spool.open()
         self.link.start()
         self.events.start()

@@ -32,31 +32,25 @@ from portcullis_gateway.domain.origin import InvalidURL
 UPSTREAM_FAILURES = (HttpClientError, InvalidURL, TimeoutError, OSError)
 
 
-class Upstream:
-    def __init__(
-        self,
-        *,
-        connect_timeout_s: float,
-        read_timeout_s: float,
-        pool_size: int,
-        allow_private: bool,
-        keepalive_s: float = 60.0,
-        ca_file: str | None = None,
-    ) -> None:
-        self.client = HttpClient(
-            connect_timeout_s=connect_timeout_s,
-            read_timeout_s=read_timeout_s,
-            pool_size=pool_size,
-            address_allowed=None if allow_private else is_public_address,
-            keepalive_s=keepalive_s,
-            ca_file=ca_file,
-        )
-
-    async def start(self) -> None:
-        self.client.start()
-
-    async def close(self) -> None:
-        await self.client.close()
+def upstream_client(
+    *,
+    connect_timeout_s: float,
+    read_timeout_s: float,
+    pool_size: int,
+    allow_private: bool,
+    keepalive_s: float = 60.0,
+    ca_file: str | None = None,
+) -> HttpClient:
+    """The worker's one client for provider calls; with private hosts not allowed,
+    every address a host resolves to must be public."""
+    return HttpClient(
+        connect_timeout_s=connect_timeout_s,
+        read_timeout_s=read_timeout_s,
+        pool_size=pool_size,
+        address_allowed=None if allow_private else is_public_address,
+        keepalive_s=keepalive_s,
+        ca_file=ca_file,
+    )
 
 
 def map_failure(exc: BaseException, url: str, deadline_s: float | None = None) -> GatewayError:

@@ -243,7 +243,7 @@ def translate_answer(
 def _input_tokens_from(adapter: ProviderAdapter, headers: Mapping[str, str], body: dict) -> None:
     """The provider's own input token count, when it sends it as a header (Bedrock's
     InvokeModel) rather than in the body, replaces what the adapter could only guess."""
-    name = getattr(adapter, "input_tokens_header", None)
+    name = adapter.input_tokens_header
     count = headers.get(name) if name else None
     usage = body.get("usage")
     if count is None or not count.isdigit() or not isinstance(usage, dict):

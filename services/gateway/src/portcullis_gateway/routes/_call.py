@@ -162,7 +162,7 @@ async def call_provider(
     sent_at = perf_counter()
     outcome = Outcome(prepared, sent_at)
     try:
-        resp = await rt.upstream.client.request(
+        resp = await rt.upstream.request(
             prepared.method, url, prepared.headers, prepared.body, timeout_s=timeout_s
         )
     except UPSTREAM_FAILURES as exc:

@@ -73,19 +73,12 @@ class RouteRun:
     """One request's walk through its config tree."""
 
     def __init__(self, ctx: RequestContext, routed: Routed) -> None:
+        # The request's state (runtime, exchange, headers, body, ASGI callables).
         self.ctx = ctx
-        self.rt = ctx.rt
-        self.receive = ctx.receive
-        self.send = ctx.send
         # Watches for the caller leaving; started only at the first retry or fallback,
         # so a request whose first target answers pays nothing for it.
         self.gone: asyncio.Future | None = None
-        self.ex = ctx.ex
-        self.inbound = ctx.inbound
         self.routed = routed
-        self.body = ctx.body
-        self.suffix = ctx.suffix
-        self.t0 = ctx.t0
         self.attempts: list[Attempt] = []
         self.upstream_ms = 0.0
         self._context: dict[str, Any] | None = None
@@ -95,11 +88,11 @@ class RouteRun:
     def context(self) -> dict[str, Any]:
         """What conditions and sticky keys read; the body is decoded only if asked."""
         if self._context is None:
-            params = _decode(self.body)
+            params = _decode(self.ctx.body)
             self._context = {
-                "metadata": self.ex.metadata,
+                "metadata": self.ctx.ex.metadata,
                 "params": params if isinstance(params, dict) else {},
-                "url": {"pathname": self.ex.path},
+                "url": {"pathname": self.ctx.ex.path},
             }
         return self._context
 
@@ -121,7 +114,7 @@ class RouteRun:
                 if outcome is not None:
                     outcome.discard()
                     self.check_caller()
-                    self.ex.fallbacks += 1
+                    self.ctx.ex.fallbacks += 1
                 outcome = await self.run(child)
                 if i == len(group.children) - 1 or not triggers_fallback(
                     outcome.status, outcome.error is not None, group.on_status_codes
@@ -163,7 +156,7 @@ class RouteRun:
             # its new target instead of flapping back when the circuit closes.
             assert group.sticky is not None
             now = monotonic()
-            pins = self.rt.sticky_pins
+            pins = self.ctx.rt.sticky_pins
             index = pins.get(key, now)
             if index is None or index in skip:
                 index = loadbalance_index(group, 0.0, skip, key=key)
@@ -175,18 +168,20 @@ class RouteRun:
     def bind(self, leaf: Leaf) -> Target:
         target = bind_leaf(
             leaf,
-            self.inbound.portkey,
-            self.inbound.authorization,
-            self.rt.policy,
-            self.rt.providers,
+            self.ctx.inbound.portkey,
+            self.ctx.inbound.authorization,
+            self.ctx.rt.policy,
+            self.ctx.rt.providers,
             self.routed.header_timeout_s,
         )
-        if not serves(self.rt.providers[target.provider], self.suffix):
-            raise InvalidRequest(f"provider {target.provider!r} does not serve /v1{self.suffix}")
+        if not serves(self.ctx.rt.providers[target.provider], self.ctx.suffix):
+            raise InvalidRequest(
+                f"provider {target.provider!r} does not serve /v1{self.ctx.suffix}"
+            )
         return target
 
     async def leaf(self, leaf: Leaf) -> Outcome:
-        ex = self.ex
+        ex = self.ctx.ex
         target = self.bind(leaf)
         circuit = leaf.settings.circuit
         circuit_id = None
@@ -195,7 +190,7 @@ class RouteRun:
             credential = target.credential[1] if target.credential else None
             circuit_id = circuit_key(target.provider, target.base_url, credential)
             # A half-open circuit admits one probe across replicas; its ticket says so.
-            ticket = await self.rt.circuits.admit(circuit_id, target.timeout_s)
+            ticket = await self.ctx.rt.circuits.admit(circuit_id, target.timeout_s)
             if ticket is None:
                 return self.skipped(leaf, target)
         params = None
@@ -213,7 +208,7 @@ class RouteRun:
             if circuit_id is not None:
                 assert circuit is not None
                 failed = counts_as_failure(outcome.status, outcome.error is not None, circuit)
-                self.rt.circuits.record(circuit_id, circuit, failed, ticket)
+                self.ctx.rt.circuits.record(circuit_id, circuit, failed, ticket)
             if is_success(outcome.status) or not should_retry(outcome.status, retry, retries):
                 return outcome
             assert retry is not None
@@ -221,7 +216,7 @@ class RouteRun:
                 retries,
                 random.random(),
                 outcome.retry_after_s if retry.use_retry_after_header else None,
-                self.rt.settings.retry_after_cap_s,
+                self.ctx.rt.settings.retry_after_cap_s,
             )
             if delay is None:
                 return outcome
@@ -230,7 +225,7 @@ class RouteRun:
             if circuit_id is not None:
                 # The failures may have opened the circuit (or a probe just failed): an
                 # open circuit is not called, by a retry either.
-                ticket = await self.rt.circuits.admit(circuit_id, target.timeout_s)
+                ticket = await self.ctx.rt.circuits.admit(circuit_id, target.timeout_s)
                 if ticket is None:
                     return outcome
             retries += 1
@@ -241,7 +236,7 @@ class RouteRun:
         (``call_upstream``), for the common case where it answers: then it has answered
         the caller and this returns None. A failure is not sent but returned, recorded
         as the walk records a call, for the walk to go on from."""
-        ex = self.ex
+        ex = self.ctx.ex
         target = self.bind(leaf)
         ex.chose(target.provider, target.prices_id)
         ex.option_index = leaf.path
@@ -270,7 +265,7 @@ class RouteRun:
 
     def check_caller(self) -> None:
         if self.gone is None:
-            self.gone = asyncio.ensure_future(wait_disconnect(self.receive))
+            self.gone = asyncio.ensure_future(wait_disconnect(self.ctx.receive))
         elif self.gone.done():
             raise CallerLeft
 
@@ -302,11 +297,11 @@ class RouteRun:
 
     async def call(self, leaf: Leaf, target: Target, prepared: Prepared, retry_no: int) -> Outcome:
         outcome = await call_provider(
-            self.rt,
+            self.ctx.rt,
             prepared,
             target.provider,
             target.timeout_s,
-            stream=self.ex.stream,
+            stream=self.ctx.ex.stream,
             first_chunk=True,
         )
         outcome.leaf, outcome.target = leaf, target
@@ -314,11 +309,11 @@ class RouteRun:
         return outcome
 
     async def answer(self, outcome: Outcome) -> None:
-        ex = self.ex
+        ex = self.ctx.ex
         leaf, target, prepared = outcome.leaf, outcome.target, outcome.prepared
         assert leaf is not None and target is not None
         ex.chose(target.provider, target.prices_id)
-        url = prepared.url if prepared is not None else target.base_url + self.suffix
+        url = prepared.url if prepared is not None else target.base_url + self.ctx.suffix
         ex.calling(url, prepared.notes if prepared is not None else None)
         ex.retry_count = outcome.retries
         ex.option_index = leaf.path
@@ -328,16 +323,16 @@ class RouteRun:
         )
         if outcome.error is not None:
             ex.upstream_ms = self.upstream_ms
-            await send_error(self.send, ex, outcome.error)
+            await send_error(self.ctx.send, ex, outcome.error)
             return
         # The answering call's latency; with one call (no tree kept) it is all of it.
         last_ms = self.attempts[-1].latency_ms if self.attempts else self.upstream_ms
-        ex.first_byte_ms = (outcome.sent_at - self.t0) * 1000 + (
+        ex.first_byte_ms = (outcome.sent_at - self.ctx.t0) * 1000 + (
             last_ms if outcome.resp is None else 0.0
         )
         out = outcome.headers
         if outcome.resp is not None:
-            first_chunk_ms = (outcome.first_chunk_at - self.t0) * 1000
+            first_chunk_ms = (outcome.first_chunk_at - self.ctx.t0) * 1000
             ex.first_byte_ms = first_chunk_ms
             before = self.upstream_ms - last_ms
             assert prepared is not None  # only a skipped target has none, and no stream
@@ -359,7 +354,9 @@ class RouteRun:
                 ex.upstream_ms = (ex.upstream_ms or 0.0) + before
             return
         ex.upstream_ms = self.upstream_ms
-        await send_answer(self.send, ex, outcome.status, out, outcome.payload, outcome.content_type)
+        await send_answer(
+            self.ctx.send, ex, outcome.status, out, outcome.payload, outcome.content_type
+        )
 
 
 async def call_routed(ctx: RequestContext, routed: Routed) -> None:

@@ -84,9 +84,7 @@ class HttpClient:
             read_timeout = min(read_timeout, timeout_s)
         replayable = body is None or isinstance(body, bytes)
         while True:
-            conn = await self.pool.acquire(
-                origin, lambda: self._connect(origin, deadline, loop), deadline, loop
-            )
+            conn = await self.pool.acquire(origin, self._connect, deadline, loop)
             try:
                 return await conn.exchange(
                     head, body, chunked, read_timeout, deadline, method == "HEAD"

@@ -36,7 +36,7 @@ class Pool:
     async def acquire(
         self,
         origin: Origin,
-        connect: Callable[[], Awaitable[Connection]],
+        connect: Callable[[Origin, float | None, asyncio.AbstractEventLoop], Awaitable[Connection]],
         deadline: float | None,
         loop: asyncio.AbstractEventLoop,
     ) -> Connection:
@@ -54,7 +54,7 @@ class Pool:
         placeholder = _Slot()
         self._live.add(placeholder)  # type: ignore[arg-type]
         try:
-            conn = await connect()
+            conn = await connect(origin, deadline, loop)
         except BaseException:
             self._live.discard(placeholder)  # type: ignore[arg-type]
             self._wake_one()
