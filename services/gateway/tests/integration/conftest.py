@@ -238,3 +238,16 @@ def check_portkey_headers(headers, provider: str = "openai") -> str:
     request_id = headers["x-portkey-request-id"]
     assert uuid.UUID(request_id).version == 7
     return request_id
+
+
+@pytest.fixture(scope="module")
+def bounded_gateway(tmp_path_factory, nats_server, valkey_server) -> Iterator[Gateway]:
+    """A gateway whose upstream attempt budget is small enough to count by hand."""
+    gw = start_gateway(
+        tmp_path_factory.mktemp("bounded-gateway"),
+        nats_server.url,
+        valkey_server.url,
+        max_upstream_attempts="4",
+    )
+    yield gw
+    gw.process.stop()
