@@ -17,7 +17,7 @@ async def test_bad_queries_are_400_replies_and_the_service_keeps_answering(
         (("2026-01-01T00:00:00Z", "2026-03-01T00:00:00Z"), {}, "time_range_too_long"),
         (
             ("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"),
-            {"status_code": "70000"},
+            {"status_code": "-1"},
             "invalid_filter",
         ),
         (("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"), {"cost_min": "inf"}, "invalid_filter"),

@@ -254,6 +254,7 @@ def test_times_at_the_calendar_edges_are_query_errors_not_overflows(edge):
     ("name", "value", "fragment"),
     [
         ("status_code", "70000", "HTTP statuses"),
+        ("status_code", "-1", "HTTP statuses"),  # reached ClickHouse and came back a 503
         ("status_code", "200,abc", "comma separated integers"),
         ("cost_min", "inf", "finite"),
         ("cost_max", "nan", "finite"),
