@@ -54,9 +54,14 @@ def assert_400(response, code: str, fragment: str) -> dict:
     return error
 
 
-def test_a_config_nested_1000_deep_is_a_400(bounded_gateway, mock):
-    leaf = json.dumps({"custom_host": mock.v1})
-    assert_400(post(bounded_gateway, nested_text(1000, leaf)), "config_too_deep", "64 levels")
+async def test_a_config_nested_1000_deep_is_a_400_and_is_logged(bounded_gateway, mock, events):
+    leaf = json.dumps({"custom_host": mock.v1, "api_key": "sk-deep-secret"})
+    response = post(bounded_gateway, nested_text(1000, leaf))
+    assert_400(response, "config_too_deep", "64 levels")
+    # Its log is built too (masking the config must not recurse past Python's limit).
+    logged, msg = await events.log(bounded_gateway, response.headers["x-portkey-request-id"])
+    assert logged.status == 400
+    assert b"sk-deep-secret" not in msg.data
     error = assert_400(post(bounded_gateway, nested_text(9, leaf)), "config_too_deep", "8 levels")
     assert error["param"] == "targets[0]." * 8 + "targets"
     assert post(bounded_gateway, nested_text(8, leaf)).status_code == 200
