@@ -152,12 +152,16 @@ async def test_health_answers_within_100ms_while_pathological_requests_run(bound
     # A slow default target keeps the regex requests in flight while health is probed.
     slow = regex_config(mock, "(a+)+$")
     slow["targets"][0]["custom_host"] = f"{mock.url}/mock/latency_ms=1500/v1"
+    # And a failing target listed 100 times, each call slow: at most the budget of calls.
+    failing = {"custom_host": f"{mock.url}/mock/status=503,latency_ms=200/v1"}
+    copies = json.dumps({"strategy": {"mode": "fallback"}, "targets": [failing] * 100})
+    configs = [deep, json.dumps(slow), copies]
     async with httpx.AsyncClient(timeout=30) as client, httpx.AsyncClient(timeout=5) as prober:
         # The probe's connection is open before the flood: what is timed is the answer.
         assert (await prober.get(f"{bounded_gateway.v1}/health")).status_code == 200
 
         async def pathological(i: int) -> int:
-            config = json.dumps(slow) if i % 2 else deep
+            config = configs[i % 3]
             response = await client.post(
                 f"{bounded_gateway.v1}/chat/completions",
                 json={"model": "gpt-4o-mini", "messages": MESSAGES, "user": text},
@@ -176,7 +180,7 @@ async def test_health_answers_within_100ms_while_pathological_requests_run(bound
                 await asyncio.sleep(0.01)
             return times
 
-        results = await asyncio.gather(*(pathological(i) for i in range(20)), probes())
+        results = await asyncio.gather(*(pathological(i) for i in range(21)), probes())
     statuses, times = results[:-1], results[-1]
-    assert sorted(set(statuses)) == [200, 400]
+    assert sorted(set(statuses)) == [200, 400, 503]
     assert max(times) < 0.1, f"slowest health probe {max(times) * 1000:.0f} ms"
