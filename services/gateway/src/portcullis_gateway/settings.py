@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from portcullis.settings import ServiceSettings
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 
@@ -42,6 +43,10 @@ class GatewaySettings(ServiceSettings):
     retry_after_cap_s: float = 10.0
     # How often circuit breaker states (shared in Redis) are re-read for known targets.
     circuit_refresh_s: float = 0.5
+    # Upstream calls one request may make, retries and fallbacks counted together: a
+    # config listing a failing target hundreds of times must not turn one request into
+    # hundreds of calls. Reached, the request ends with the last failure.
+    max_upstream_attempts: int = Field(default=10, ge=1)
 
     # Event pipeline.
     event_buffer_max: int = 100_000
