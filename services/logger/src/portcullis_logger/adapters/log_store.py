@@ -124,6 +124,20 @@ class LogStore:
         """The stored bytes, or None when no such log exists."""
         return await self._run(self._get, key)
 
+    def _exists(self, key: str) -> bool:
+        try:
+            self._client.stat_object(self.bucket, key)
+        except S3Error as err:
+            if err.code in _MISSING:
+                return False
+            raise StoreUnavailable(f"S3 refused the read: {err.code}") from err
+        except Exception as exc:
+            raise StoreUnavailable(f"S3 unreachable: {type(exc).__name__}") from exc
+        return True
+
+    async def exists(self, key: str) -> bool:
+        return await self._run(self._exists, key)
+
     def _list(self, prefix: str) -> list[str]:
         return [o.object_name for o in self._client.list_objects(self.bucket, prefix, True)]
 
