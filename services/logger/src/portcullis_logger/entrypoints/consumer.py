@@ -8,6 +8,7 @@ a redelivery before the ack still finds it."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from contextlib import nullcontext
@@ -43,6 +44,9 @@ class LogConsumer:
         # Spans are only worth their CPU when someone receives them: the logger is a
         # sink, nothing continues its trace, so with the exporter off they are skipped.
         self.traced = settings.trace_exporter != "none"
+        # An oversized event is held whole (object, then LogObject) while it is written:
+        # a few at a time, so memory stays bounded when many arrive together.
+        self._oversized_slots = asyncio.Semaphore(settings.oversized_concurrency)
         self.loop = PullLoop(
             nats_url=settings.nats_url,
             name="portcullis-logger-consumer",
@@ -80,13 +84,20 @@ class LogConsumer:
             await self._store(msg)
 
     async def _store(self, msg: Msg) -> None:
+        object_name = (msg.headers or {}).get(oversized.OBJECT_HEADER)
+        if object_name is None:
+            await self._write(msg, None)
+            return
+        async with self._oversized_slots:
+            await self._write(msg, object_name)
+
+    async def _write(self, msg: Msg, object_name: str | None) -> None:
         metrics = self.metrics
         metrics.consumed.inc()
         delivered = msg.metadata.num_delivered
         if delivered > 1:
             metrics.redeliveries.inc()
 
-        object_name = (msg.headers or {}).get(oversized.OBJECT_HEADER)
         data = msg.data
         if object_name is not None:
             try:
