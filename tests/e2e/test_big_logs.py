@@ -8,10 +8,9 @@ request/reply, whose reply is bound by max_payload too (not solved here)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-
 import json
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest

@@ -24,6 +24,10 @@ def health(gw) -> dict:
     return httpx.get(f"{gw.v1}/health", timeout=5).json()
 
 
+def metrics_text(gw) -> str:
+    return httpx.get(f"{gw.url}/metrics", timeout=5).text
+
+
 def wait_for(predicate, what: str, wait_s: float = 20.0) -> None:
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
@@ -176,7 +180,7 @@ async def test_poison_entries_go_to_dead_letters_and_the_entries_after_them_are_
         ]
         parked = list(read_frames((gw.spool_dir / "dead-letters" / dead[2]).read_bytes()))
         assert parked == [too_big]  # kept whole, replayable
-        text = httpx.get(f"{gw.url}/metrics", timeout=5).text
+        text = metrics_text(gw)
         for reason in ("undecodable", "refused", "too_big"):
             assert f'portcullis_gateway_events_dead_lettered_total{{reason="{reason}"}} 1.0' in text
     finally:
@@ -219,7 +223,7 @@ async def test_an_oversized_event_spooled_while_nats_is_down_is_replayed_through
         metered = (await events.metric(gw, request_id))[0]
         assert metered.prompt_tokens == small.usage.prompt_tokens
         wait_for(lambda: health(gw)["events"]["spool_bytes"] == 0, "the spool to empty")
-        text = httpx.get(f"{gw.url}/metrics", timeout=5).text
+        text = metrics_text(gw)
         assert "portcullis_gateway_events_oversized_total 1.0" in text
     finally:
         gw.process.stop()

@@ -283,7 +283,10 @@ class EventPipeline:
         link = self.link
         await link.put_object(message.msg_id, message.data)
         headers = {**message.headers, OBJECT_HEADER: message.msg_id}
-        await (await link.publish_acked(message.subject, ref, headers))
+        ack = await link.publish_acked(message.subject, ref, headers)
+        # Bounded like every ack: the caller waits for this task without a timeout of
+        # its own (the put is bounded chunk by chunk by JetStream's).
+        await asyncio.wait_for(ack, self.publish_timeout_s)
         self.metrics.events_oversized.inc()
 
     async def _acks(
