@@ -103,7 +103,8 @@ class LogConsumer:
             try:
                 data = await self._oversized(msg, object_name)
             except Exception as exc:  # noqa: BLE001 — NATS away, a torn object: retried
-                await self._failed(msg, delivered, "?", f"object read failed: {type(exc).__name__}")
+                reason = f"object read failed: {type(exc).__name__}"
+                await self._failed(msg, delivered, object_name, reason)
                 return
             if data is None:
                 return
@@ -116,7 +117,9 @@ class LogConsumer:
             # A poison message never becomes storable: straight to the dead-letter subject.
             await self.dead_letters.park(msg, f"undecodable RequestLogged: {exc}", "undecodable")
             return
-        del data  # a 20 MB event: only the encoded log is needed from here
+        # A 20 MB event: only the encoded log is needed from here (its bodies are Raw
+        # views of ``data``, so both go).
+        del data, event
 
         started = time.perf_counter()
         span = (
