@@ -57,6 +57,10 @@ class GatewaySettings(ServiceSettings):
     drain_timeout_s: float = 5.0
     spool_segment_max_bytes: int = 16 * 1024 * 1024
     replay_interval_s: float = 1.0
+    # The largest log event kept whole: past it the larger body is cut to what fits and
+    # the log is marked truncated (never dropped). Events over NATS's max_payload travel
+    # through the Object Store, so this only bounds memory and storage per log.
+    max_log_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
 
     # Reads forwarded to the logger / analytics over NATS request/reply.
     rpc_timeout_s: float = 5.0
