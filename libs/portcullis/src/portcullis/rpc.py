@@ -35,6 +35,10 @@ class RpcReply(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: int
     body: msgspec.Raw = NULL_RAW
     error: RpcError | None = None
+    # A body too big for one reply (a log over max_payload) is put into the
+    # PK_OVERSIZED object store under this name instead; the reader fetches it and
+    # deletes it (the bucket's TTL removes one whose reader died).
+    object: str | None = None
 
 
 encode = msgspec.json.Encoder().encode

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 
 import msgspec
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
-from portcullis import rpc
+from portcullis import oversized, rpc
 from portcullis.subjects import LOGGER_DURABLE, RPC_LOGS_GET
 
 from portcullis_logger.adapters.log_store import StoreUnavailable
@@ -53,4 +54,21 @@ def register_rpc(broker: NatsBroker, rt: Runtime) -> None:
         started = time.perf_counter()
         reply = await answer_log_get(msg.body, rt)
         rt.metrics.rpc_seconds.labels(str(reply.status)).observe(time.perf_counter() - started)
-        return rpc.encode(reply)
+        return await deliverable(rpc.encode(reply), reply, broker)
+
+
+async def deliverable(encoded: bytes, reply: rpc.RpcReply, broker: NatsBroker) -> bytes:
+    """The reply itself, or, when it is over the server's max_payload (a log of a 5 MB
+    prompt), a reply naming the object its body was put into (decision 0005)."""
+    nc = broker.connection
+    if oversized.fits(len(encoded), nc.max_payload):
+        return encoded
+    name = f"reply.{uuid.uuid4().hex}"
+    try:
+        await oversized.put(nc.jetstream(), name, bytes(reply.body), nc.max_payload)
+    except Exception as exc:  # noqa: BLE001 — the caller gets a 503, the logger lives on
+        log.warning("could not hand over a big reply", extra={"error": type(exc).__name__})
+        return rpc.encode(
+            _error(503, "log store unavailable, try again", "api_error", "store_unavailable")
+        )
+    return rpc.encode(rpc.RpcReply(status=reply.status, object=name))
