@@ -23,7 +23,9 @@ from portcullis_gateway.adapters.nats_link import NatsLink
 from portcullis_gateway.adapters.spool import Spool, SpooledMessage
 from portcullis_gateway.domain.cost import PriceBook
 from portcullis_gateway.domain.exchange import Exchange, build_logged
+from portcullis_gateway.domain.secret_values import mask_json
 from portcullis_gateway.metrics import GatewayMetrics
+from portcullis_gateway.secret_logging import masking
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +174,10 @@ class EventPipeline:
                 metered = metered_from_logged(logged)
             except Exception:  # noqa: BLE001 — one bad exchange must not stop the rest
                 self.metrics.events_failed.inc()
-                log.exception("could not build events", extra={"request_id": exchange.request_id})
+                with masking(exchange):
+                    log.exception(
+                        "could not build events", extra={"request_id": exchange.request_id}
+                    )
                 continue
             self.metrics.observe(
                 exchange.route or exchange.path,
@@ -194,12 +199,18 @@ class EventPipeline:
                 headers["traceparent"] = span_context  # the caller's, checked
             elif span_context is not None:
                 headers["traceparent"] = traceparent(span_context)
+            log_data, metric_data = encode(logged), encode(metered)
+            if exchange.secrets:
+                # The request's own credentials, wherever they came back (an error that
+                # echoes the key, a body, a header): masked here, off the request path.
+                log_data = mask_json(log_data, exchange.secrets)
+                metric_data = mask_json(metric_data, exchange.secrets)
             messages.append(
-                SpooledMessage(self._logs_subject, exchange.request_id, headers, encode(logged))
+                SpooledMessage(self._logs_subject, exchange.request_id, headers, log_data)
             )
             messages.append(
                 SpooledMessage(
-                    self._metrics_subject, exchange.request_id, dict(headers), encode(metered)
+                    self._metrics_subject, exchange.request_id, dict(headers), metric_data
                 )
             )
         return messages
