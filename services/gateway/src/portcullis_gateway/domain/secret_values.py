@@ -95,11 +95,14 @@ def add(values: list[str], value: str | None) -> None:
         values.append(value)
 
 
-def _forms(value: str) -> Iterable[str]:
-    yield value
+def _forms(value: str, in_json: bool) -> Iterable[str]:
+    """The spellings of ``value`` to look for. In JSON text a raw quote or control
+    character is structure, never a string's content, so there only the escaped
+    spelling is looked for (a raw one could match across tokens)."""
     escaped = _encode(value).decode()[1:-1]
-    if escaped != value:
-        yield escaped
+    if not in_json:
+        yield value
+    yield escaped
     if "/" in escaped:
         yield escaped.replace("/", "\\/")  # JSON may escape the solidus (PHP does)
     if "\n" in value:
@@ -108,24 +111,17 @@ def _forms(value: str) -> Iterable[str]:
         for line in value.splitlines():
             line = line.strip()
             if len(line) >= MIN_MASKED_LEN and not line.startswith("-----"):
-                yield line
+                yield from _forms(line, in_json)
 
 
-def _needles(values: Iterable[str], json_safe: bool) -> list[str]:
-    found = set()
-    for value in values:
-        for form in _forms(value):
-            # In JSON text a raw quote or control character is structure, never a
-            # string's content: a form holding one could only match across tokens.
-            if json_safe and any(c == '"' or c < " " for c in form):
-                continue
-            found.add(form)
+def _needles(values: Iterable[str], in_json: bool) -> list[str]:
+    found = {form for value in values for form in _forms(value, in_json)}
     return sorted(found, key=len, reverse=True)  # the whole before any of its parts
 
 
 def mask_text(text: str, values: Iterable[str]) -> str:
     """``text`` with every form of every value replaced by ``MASK``."""
-    for needle in _needles(values, json_safe=False):
+    for needle in _needles(values, in_json=False):
         if needle in text:
             text = text.replace(needle, MASK)
     return text
@@ -133,7 +129,7 @@ def mask_text(text: str, values: Iterable[str]) -> str:
 
 def mask_json(data: bytes, values: Iterable[str]) -> bytes:
     """JSON bytes with every value masked inside its strings; stays valid JSON."""
-    for needle in _needles(values, json_safe=True):
+    for needle in _needles(values, in_json=True):
         raw = needle.encode()
         if raw in data:
             data = data.replace(raw, MASK.encode())
