@@ -21,13 +21,12 @@ from pathlib import Path
 import httpx
 import nats
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from portcullis_gateway.domain.credentials import SECRET_OPTIONS, specs
 from portcullis_gateway.domain.resolution import CALLER_CREDENTIAL_HEADERS
 from portcullis_gateway.domain.translation import speaks_openai
 from portcullis_gateway.providers import PROVIDERS, ProviderSpec
 from portcullis_gateway.routing.config import _OPTION_FIELDS, SECRET_FIELDS
+from portcullis_stack.keys import new_private_key
 
 from tests.e2e.platform import Platform
 
@@ -67,15 +66,6 @@ def credential_pairs() -> list[tuple[str, str, str]]:
 
 
 PAIRS = credential_pairs()
-
-
-def new_private_key() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 @dataclass
