@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
 
 import msgspec
 from opentelemetry import context as otel_context
@@ -46,7 +46,8 @@ class JsonFormatter(logging.Formatter):
                 value = "[REDACTED]"
             entry[key] = value
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            # A filter may have set (and masked) the text already: it wins.
+            entry["exc"] = record.exc_text or self.formatException(record.exc_info)
         return _encode(entry).decode() if _safe(entry) else str(entry)
 
 
@@ -61,9 +62,15 @@ def _safe(entry: Mapping[str, object]) -> bool:
     return True
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
+def configure_logging(
+    service: str, level: str = "INFO", filters: Sequence[logging.Filter] = ()
+) -> None:
+    """JSON lines on stdout for every logger; ``filters`` see every record on the way
+    (on the handler, so records of child loggers pass them too)."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
+    for record_filter in filters:
+        handler.addFilter(record_filter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -20,6 +20,7 @@ from portcullis_gateway.routes.ops import ops_routes
 from portcullis_gateway.routes.passthrough import passthrough_routes
 from portcullis_gateway.routes.reads import read_routes
 from portcullis_gateway.runtime import Runtime
+from portcullis_gateway.secret_logging import SecretsFilter
 from portcullis_gateway.settings import GatewaySettings
 
 _HTTP_TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_error"}
@@ -90,7 +91,8 @@ def hot_path_first(app: Litestar) -> ASGIApp:
 
 def app_from_env() -> Litestar:
     settings = GatewaySettings()
-    configure_logging("gateway", settings.log_level)
+    # The request's credentials are masked in every line, whoever logs it.
+    configure_logging("gateway", settings.log_level, filters=(SecretsFilter(),))
     configure_tracing("portcullis-gateway", settings.trace_exporter, settings.otlp_endpoint)
     return create_app(settings)
 

@@ -12,8 +12,6 @@ import uuid
 from urllib.parse import parse_qs
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import jwt
 from portcullis_gateway.adapters.google_tokens import GoogleTokens
 from portcullis_gateway.domain.errors import (
@@ -23,19 +21,11 @@ from portcullis_gateway.domain.errors import (
     UpstreamUnreachable,
 )
 from portcullis_gateway.domain.host_policy import HostPolicy
+from portcullis_stack.keys import new_private_key
 from portcullis_stack.servers import free_port
 
 OPEN = HostPolicy(allow_private=True)
 STRICT = HostPolicy(allow_private=False)
-
-
-def new_private_key() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 import logging
 
+import msgspec
 from portcullis_gateway.adapters.events import EventPipeline
 from portcullis_gateway.adapters.nats_link import NatsLink
 from portcullis_gateway.adapters.spool import Spool
@@ -87,3 +88,25 @@ def test_a_caller_traceparent_rides_on_the_events_when_tracing_is_off(tmp_path):
     log_message, metric_message = events.build([ex])
     assert log_message.headers["traceparent"] == ex.trace_context
     assert metric_message.headers["traceparent"] == ex.trace_context
+
+
+def test_build_masks_the_requests_credentials_wherever_they_came_back(tmp_path):
+    events = pipeline(tmp_path, buffer_max=10)
+    ex = exchange(3)
+    key = "sk-echoed-by-the-provider"
+    ex.secrets = [key]
+    ex.status = 401
+    ex.request_headers = [(b"x-custom-echo", key.encode())]  # no secret-looking name
+    ex.response_body = (
+        b'{"error": {"message": "Incorrect API key provided: ' + key.encode() + b'"}}'
+    )
+    ex.error = {"message": f"provider said {key}"}
+    messages = events.build([ex])
+    assert len(messages) == 2
+    for message in messages:
+        assert key.encode() not in message.data
+    logged = msgspec.json.decode(messages[0].data)
+    assert logged["request_headers"]["x-custom-echo"] == "[REDACTED]"
+    assert logged["error"]["message"] == "provider said [REDACTED]"
+    body = logged["response_body"]
+    assert body["error"]["message"] == "Incorrect API key provided: [REDACTED]"

@@ -67,9 +67,11 @@ class MockProvider:
         if await aws_auth.refuse_bad_signature(scope, route, body_bytes, send):
             return
         query = scope.get("query_string", b"").decode("latin-1")
-        await self._dispatch(method, route, path_knobs, body, send, query)
+        await self._dispatch(method, route, path_knobs, body, send, query, _presented_key(scope))
 
-    async def _dispatch(self, method, route, path_knobs, body, send, query="") -> None:
+    async def _dispatch(
+        self, method, route, path_knobs, body, send, query="", presented_key=""
+    ) -> None:
         handler, error_body = _route(route, query)
         if handler is None or method != "POST":
             await send_json(send, 404, error_body(404, f"unknown route {method} {route}"))
@@ -82,6 +84,13 @@ class MockProvider:
         except KnobError as exc:
             await send_json(send, 400, error_body(400, str(exc)))
             return
+        if knobs.echo_key:
+            knobs = msgspec.structs.replace(
+                knobs,
+                status=401 if knobs.status == 200 else knobs.status,
+                error_message=f"Incorrect API key provided: {presented_key}. You can find "
+                "your API key at https://platform.openai.com/account/api-keys.",
+            )
         if knobs.fail_times is not None:
             knobs = self._recovering(knobs)
         if knobs.latency_ms:
@@ -130,6 +139,20 @@ class MockProvider:
             await send_json(send, 200, {"deleted": True})
             return
         await send_json(send, 200, {"object": "list", "data": list(self.recorded)})
+
+
+# Where each wire format carries the key: OpenAI's Bearer, Anthropic's x-api-key,
+# Azure's api-key, Gemini's x-goog-api-key (SigV4's Credential= shows the access key).
+_KEY_HEADERS = (b"authorization", b"x-api-key", b"api-key", b"x-goog-api-key")
+
+
+def _presented_key(scope) -> str:
+    found = dict(scope["headers"])
+    for name in _KEY_HEADERS:
+        value = found.get(name)
+        if value:
+            return value.decode("latin-1").removeprefix("Bearer ")
+    return ""
 
 
 async def _lifespan(receive, send) -> None:

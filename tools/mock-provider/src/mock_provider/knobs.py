@@ -32,6 +32,9 @@ class Knobs(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # provider that recovers, so a retry can rescue a request on the same target.
     fail_times: int | None = None
     key: str = "default"
+    # Refuse the credential the way OpenAI does, echoing it back: "Incorrect API key
+    # provided: sk-...", 401 unless ``status`` says otherwise. For masking tests.
+    echo_key: bool = False
 
 
 DEFAULT = Knobs()

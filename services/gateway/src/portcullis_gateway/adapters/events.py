@@ -30,7 +30,9 @@ from portcullis_gateway.adapters.nats_link import NatsLink, PublishRefused
 from portcullis_gateway.adapters.spool import Poison, Spool, SpooledMessage, frame
 from portcullis_gateway.domain.cost import PriceBook
 from portcullis_gateway.domain.exchange import Exchange, build_logged, cap_bodies, exchange_bytes
+from portcullis_gateway.domain.secret_values import mask_json
 from portcullis_gateway.metrics import GatewayMetrics
+from portcullis_gateway.secret_logging import masking
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +225,10 @@ class EventPipeline:
                 metered = metered_from_logged(logged)
             except Exception:  # noqa: BLE001 — one bad exchange must not stop the rest
                 self.metrics.events_failed.inc()
-                log.exception("could not build events", extra={"request_id": exchange.request_id})
+                with masking(exchange):
+                    log.exception(
+                        "could not build events", extra={"request_id": exchange.request_id}
+                    )
                 continue
             self.metrics.observe(
                 exchange.route or exchange.path,
@@ -239,10 +244,16 @@ class EventPipeline:
                     exchange.rescued,
                     sum(1 for attempt in exchange.attempts if attempt.skipped),
                 )
-            data = encode(logged)
+            secrets = exchange.secrets
+            # The request's own credentials, wherever they came back (an error that
+            # echoes the key, a body, a header): masked here, off the request path.
+            data = mask_json(encode(logged), secrets) if secrets else encode(logged)
             if len(data) > self.max_log_bytes:
                 # Keep what fits, say so (truncated): a log is never dropped for its size.
                 data = encode(cap_bodies(logged, len(data), self.max_log_bytes))
+                if secrets:
+                    data = mask_json(data, secrets)
+            metric_data = mask_json(encode(metered), secrets) if secrets else encode(metered)
             headers = {MSG_ID: exchange.request_id}
             span_context = exchange.trace_context
             if isinstance(span_context, str):
@@ -252,7 +263,7 @@ class EventPipeline:
             messages.append(SpooledMessage(self._logs_subject, exchange.request_id, headers, data))
             messages.append(
                 SpooledMessage(
-                    self._metrics_subject, exchange.request_id, dict(headers), encode(metered)
+                    self._metrics_subject, exchange.request_id, dict(headers), metric_data
                 )
             )
         return messages

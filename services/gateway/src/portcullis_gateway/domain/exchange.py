@@ -4,9 +4,12 @@ beyond keeping references, and turned into a ``RequestLogged`` later, in the pub
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
 from portcullis.events import NULL_RAW, Attempt, RequestLogged, Timings
 
+from portcullis_gateway.domain import secret_values
 from portcullis_gateway.domain import stream as sse
 from portcullis_gateway.domain import usage as usage_rules
 from portcullis_gateway.domain.cost import PriceBook
@@ -56,6 +59,7 @@ class Exchange:
         "rescued",
         "notes",
         "provider_usage",
+        "secrets",
     )
 
     def __init__(
@@ -111,11 +115,21 @@ class Exchange:
         self.notes: list[str] | None = None
         # A translated stream's usage as the provider reported it, asked for or not.
         self.provider_usage: dict | None = None
+        # The request's own credential values (domain.credentials), collected as they
+        # are read; masked by value in what is answered, logged and stored.
+        self.secrets: Sequence[str] = ()
 
     def chose(self, provider: str, prices_id: str | None) -> None:
         """The provider the log and the response headers name, and its price list."""
         self.provider = provider
         self.prices_id = prices_id
+
+    def add_secret(self, value: str | None) -> None:
+        """A credential met after the headers (a token minted for the request)."""
+        found: list[str] = []
+        secret_values.add(found, value)
+        if found and found[0] not in self.secrets:
+            self.secrets = (*self.secrets, *found)
 
     def calling(self, url: str, notes: list[str] | None) -> None:
         # Never the query, which may hold a key (Gemini's ?key=).

@@ -1,5 +1,11 @@
 """Request headers as they may be stored: credentials removed, secrets inside an inline
-config masked, credentials inside a custom host URL stripped."""
+config masked, credentials inside a custom host URL stripped.
+
+What is a credential comes from the declarations (``domain.credentials``: the caller's
+key headers, each provider's key header and secret options, the config's secret
+fields). Names that merely look secret (``x-portkey-foo-token``, a config key
+``password``) are masked too, as a belt for what nobody declared.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +14,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
-REDACTED = "[REDACTED]"
-_SECRET_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "set-cookie",
-        "x-portkey-api-key",
-        "x-api-key",
-        "api-key",
-        "x-goog-api-key",
-    }
-)
+from portcullis_gateway.domain.credentials import SECRET_CONFIG_FIELDS, SECRET_HEADERS
+from portcullis_gateway.domain.secret_values import MASK
+
+REDACTED = MASK
+# Declared credentials, and what is never meant for storage though the gateway does
+# not read it (the caller's proxy credentials and cookies).
+_SECRET_HEADERS = SECRET_HEADERS | {"proxy-authorization", "cookie", "set-cookie"}
 _SECRET_WORDS = (
     "api-key",
     "api_key",
@@ -30,6 +30,8 @@ _SECRET_WORDS = (
     "password",
     "credential",
     "auth",
+    "private",
+    "bearer",
 )
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
@@ -50,7 +52,10 @@ def is_secret_name(name: str) -> bool:
 
 def _mask(value: object) -> object:
     if isinstance(value, dict):
-        return {k: REDACTED if is_secret_name(k) else _mask(v) for k, v in value.items()}
+        return {
+            k: REDACTED if k in SECRET_CONFIG_FIELDS or is_secret_name(k) else _mask(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_mask(item) for item in value]
     return value

@@ -22,6 +22,12 @@ from portcullis_gateway.routing import ROOT_PATH, ConfigError, Leaf, Node
 from portcullis_gateway.routing import parse_config as parse_routing_config
 
 PORTKEY_PREFIX = b"x-portkey-"
+# The caller's credential headers (declared secret here, where they are read): never
+# stored, their values masked wherever they show up again. Authorization carries the
+# provider's key; x-api-key is the Anthropic SDK's way to send it (routes/messages);
+# x-portkey-api-key is Portkey's own key, which this gateway does not use but must not
+# keep either.
+CALLER_CREDENTIAL_HEADERS = ("authorization", "x-api-key", "x-portkey-api-key")
 # Not forwarded upstream: hop-by-hop headers, the ones the client library recomputes,
 # cookies (never meant for the provider) and trace context (the gateway's span is the
 # parent now). Authorization is handled on its own.
@@ -58,25 +64,30 @@ class Inbound:
     content_length: int | None
     forward: list[tuple[str, str]]
     traceparent: str | None
+    # The Anthropic SDK's key header, noted as the scan passes it (it is forwarded as
+    # it came on the OpenAI routes, and is the key on /v1/messages).
+    x_api_key: str | None = None
 
 
 def scan_headers(raw: list[tuple[bytes, bytes]]) -> Inbound:
     portkey: dict[str, str] = {}
     forward: list[tuple[str, str]] = []
-    authorization = traceparent = None
+    authorization = traceparent = x_api_key = None
     content_length = None
     for name, value in raw:
         if name.startswith(PORTKEY_PREFIX):
             portkey[name.decode("latin-1")] = value.decode("latin-1")
         elif name not in _NOT_FORWARDED:
             forward.append((name.decode("latin-1"), value.decode("latin-1")))
+            if name == b"x-api-key":
+                x_api_key = forward[-1][1]
         elif name == b"authorization":
             authorization = value.decode("latin-1")
         elif name == b"content-length":
             content_length = int(value) if value.isdigit() else None
         elif name == b"traceparent":
             traceparent = value.decode("latin-1")
-    return Inbound(portkey, authorization, content_length, forward, traceparent)
+    return Inbound(portkey, authorization, content_length, forward, traceparent, x_api_key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from portcullis_gateway.providers import (
 from portcullis_gateway.providers.base import (
     OPENAI_ROUTES,
     AdapterError,
+    Option,
     ProviderAdapter,
     ProviderOptions,
     ProviderRequest,
@@ -62,6 +63,7 @@ __all__ = [
     "OPENAI_ROUTES",
     "PROVIDERS",
     "AdapterError",
+    "Option",
     "ProviderAdapter",
     "ProviderOptions",
     "ProviderRequest",

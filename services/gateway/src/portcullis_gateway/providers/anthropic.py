@@ -38,6 +38,7 @@ from portcullis_gateway.providers.base import (
     DROP,
     AdapterError,
     NativeAdapter,
+    Option,
     Param,
     ParamMap,
     ProviderOptions,
@@ -316,4 +317,5 @@ SPEC = ProviderSpec(
     auth_scheme="",
     prices_id="anthropic",
     adapter=ADAPTER,
+    options=(Option("anthropic-version"), Option("anthropic-beta")),
 )

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from portcullis_gateway.providers.base import (
     OPENAI_ROUTES,
     AdapterError,
+    Option,
     ProviderOptions,
     ProviderRequest,
     ProviderSpec,
@@ -71,4 +72,10 @@ SPEC = ProviderSpec(
     prices_id="azure",
     adapter=ADAPTER,
     aliases=("azure",),
+    options=(
+        Option("azure-resource-name"),
+        Option("azure-deployment-id"),
+        Option("azure-api-version"),
+        Option("azure-ad-token", secret=True),  # an Entra ID token, sent as the Bearer
+    ),
 )

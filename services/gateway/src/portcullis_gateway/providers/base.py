@@ -260,11 +260,26 @@ def include_usage(openai_body: dict) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class Option:
+    """One provider setting the gateway reads, by its Portkey name: the request header
+    ``x-portkey-<name>`` (and the config field spelled with underscores), which reaches
+    the adapter as ``ProviderOptions.headers[name]``. ``secret`` declares a credential:
+    the header is never stored, and its value is masked wherever it shows up again (see
+    ``domain.credentials``); ``parts`` name the members of a JSON credential that are
+    values to mask on their own (a service account's ``private_key``)."""
+
+    name: str
+    secret: bool = False
+    parts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderSpec:
     name: str
     base_url: str
     routes: frozenset[str] = OPENAI_ROUTES
     # Header that carries the caller's key, and the scheme in front of a config api_key.
+    # A credential by definition: no header named here is ever stored.
     auth_header: str = "authorization"
     auth_scheme: str = "Bearer "
     # genai-prices provider id for cost; None when prices are not known.
@@ -278,6 +293,9 @@ class ProviderSpec:
     # Set when the host depends on a region each request may name (``base_url`` is
     # this region's); SigV4 signs for it when no region is given.
     default_region: str | None = None
+    # The x-portkey-* settings this provider reads beyond the key, credentials declared
+    # secret (``Option``). Every option an adapter reads is listed here.
+    options: tuple[Option, ...] = ()
 
     def authorization(self, api_key: str) -> str:
         return self.auth_scheme + api_key

@@ -44,6 +44,7 @@ from portcullis_gateway.providers.base import (
     EMBEDDINGS,
     AdapterError,
     NativeAdapter,
+    Option,
     Param,
     ParamMap,
     ProviderOptions,
@@ -284,4 +285,12 @@ SPEC = ProviderSpec(
     prices_id="aws",
     adapter=ADAPTER,
     aliases=("aws-bedrock",),
+    # IAM keys sign the call with SigV4 (adapters.cloud_credentials); without them the
+    # key is a Bedrock API key, sent as the Bearer.
+    options=(
+        Option("aws-access-key-id", secret=True),
+        Option("aws-secret-access-key", secret=True),
+        Option("aws-session-token", secret=True),
+        Option("aws-region"),
+    ),
 )

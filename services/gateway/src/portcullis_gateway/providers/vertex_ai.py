@@ -23,6 +23,7 @@ from portcullis_gateway.providers.base import (
     CHAT,
     AdapterError,
     NativeAdapter,
+    Option,
     ProviderAdapter,
     ProviderOptions,
     ProviderRequest,
@@ -131,4 +132,11 @@ SPEC = ProviderSpec(
     prices_id="google",
     adapter=ADAPTER,
     aliases=("vertex",),
+    options=(
+        Option("vertex-project-id"),
+        Option("vertex-region"),
+        # A key file: the whole JSON is secret, and its private_key is a value to mask
+        # on its own (it travels escaped, re-wrapped, line by line).
+        Option("vertex-service-account-json", secret=True, parts=("private_key",)),
+    ),
 )

@@ -15,6 +15,7 @@ from portcullis_gateway.adapters.upstream import UPSTREAM_FAILURES, map_failure
 from portcullis_gateway.domain.errors import GatewayError
 from portcullis_gateway.domain.exchange import Exchange
 from portcullis_gateway.domain.resolution import Target
+from portcullis_gateway.domain.secret_values import mask_json
 from portcullis_gateway.domain.translation import (
     Prepared,
     StreamTranslator,
@@ -42,7 +43,9 @@ def portkey_headers(ex: Exchange) -> list[tuple[bytes, bytes]]:
 
 
 async def send_error(send: Send, ex: Exchange, err: GatewayError) -> None:
-    body = err.body()
+    # Our messages name fields, not values; masked all the same, in case one quotes
+    # what the caller sent.
+    body = mask_json(err.body(), ex.secrets) if ex.secrets else err.body()
     ex.status = err.status
     ex.error = err.as_dict()
     ex.response_body = body
@@ -63,6 +66,8 @@ async def prepare_call(ctx: RequestContext, target: Target, params: dict | None 
         return prepare(spec, target, endpoint, body, inbound.forward, query, stream, None, params)
     options = provider_options(inbound.portkey, dict(target.options), target.api_key)
     options = await cloud_credentials.with_token(spec, options, lambda: rt.google_tokens)
+    if options.api_key is not target.api_key:
+        ctx.ex.add_secret(options.api_key)  # minted for this request: a credential too
     prepared = prepare(
         spec, target, endpoint, body, inbound.forward, query, stream, options, params
     )
@@ -113,6 +118,8 @@ async def relay_stream(
                     break
                 arrived_ms = (perf_counter() - t0) * 1000
             data = translator.feed(chunk) if translator is not None else chunk
+            if translator is not None and translator.ended and ex.secrets:
+                data = mask_json(data, ex.secrets)  # the provider's error event, echoing
             chunk = b""
             if gone.done():
                 mark_client_gone(ex, "client disconnected during the stream")
@@ -138,7 +145,11 @@ async def relay_stream(
         resp.close()
         try:
             await send(
-                {"type": _BODY, "body": b"data: " + err.body() + b"\n\n", "more_body": False}
+                {
+                    "type": _BODY,
+                    "body": b"data: " + mask_json(err.body(), ex.secrets) + b"\n\n",
+                    "more_body": False,
+                }
             )
         except Exception:  # noqa: BLE001 — the caller may be gone as well
             pass
@@ -216,6 +227,10 @@ async def send_answer(
 ) -> None:
     """A whole answer: its headers completed (type, length, the gateway's own),
     recorded for the log, and sent."""
+    if status >= 400 and ex.secrets:
+        # A provider's error may echo the key ("Incorrect API key provided: sk-...").
+        # Error answers only: a success body is passed on unread.
+        payload = mask_json(payload, ex.secrets)
     out.append((b"content-type", content_type.encode("latin-1") if content_type else _JSON))
     out.append((b"content-length", str(len(payload)).encode()))
     out.extend(portkey_headers(ex))

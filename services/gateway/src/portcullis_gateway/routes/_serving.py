@@ -15,6 +15,8 @@ from opentelemetry import propagate
 from opentelemetry.trace import SpanKind
 from portcullis.ids import new_request_id, new_trace_id
 
+from portcullis_gateway import secret_logging
+from portcullis_gateway.domain.credentials import request_credentials
 from portcullis_gateway.domain.errors import GatewayError
 from portcullis_gateway.domain.exchange import Exchange
 from portcullis_gateway.domain.resolution import scan_headers
@@ -59,6 +61,9 @@ async def serve(
     ex = Exchange(new_request_id(), "", method, path, kind, time_ns() // 1_000_000, raw_headers)
     ex.route = route
     inbound = scan_headers(raw_headers)
+    # Collected before anything can fail, so every answer and log line can mask them.
+    ex.secrets = request_credentials(inbound, rt.providers)
+    secret_logging.CURRENT.set(ex)
     ex.trace_id = inbound.portkey.get("x-portkey-trace-id") or new_trace_id()
     ex.span_id = inbound.portkey.get("x-portkey-span-id")
     # With no exporter, no span is made: nobody would see it, and the SDK's span is

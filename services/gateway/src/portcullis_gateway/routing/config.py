@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from portcullis_gateway.domain import secret_values
+from portcullis_gateway.domain.secret_values import SECRET, secret_meta
 from portcullis_gateway.routing._errors import ConfigError
 from portcullis_gateway.routing.conditions import (
     MAX_REGEX_PROGRAM_SIZE,
@@ -44,6 +46,9 @@ MAX_CONFIG_JSON_DEPTH = 64
 
 StatusCode = Annotated[int, Meta(ge=100, le=599)]
 Positive = Annotated[float, Meta(gt=0)]
+# A credential (declared here, where the field is defined): never stored, its value
+# masked wherever it shows up again. The masking tables are read from these.
+Secret = Annotated[str, SECRET]
 
 
 class RetrySpec(msgspec.Struct, kw_only=True, frozen=True):
@@ -93,8 +98,8 @@ class TargetSpec(msgspec.Struct, kw_only=True, frozen=True):
 
     name: str | None = None
     provider: str | None = None
-    api_key: str | None = None
-    virtual_key: str | None = None
+    api_key: Secret | None = None
+    virtual_key: Secret | None = None
     custom_host: str | None = None
     weight: Annotated[float, Meta(ge=0)] = 1.0
     override_params: dict[str, Any] | None = None
@@ -116,14 +121,16 @@ class TargetSpec(msgspec.Struct, kw_only=True, frozen=True):
     azure_resource_name: str | None = None
     azure_deployment_id: str | None = None
     azure_api_version: str | None = None
-    azure_ad_token: str | None = None
-    aws_access_key_id: str | None = None
-    aws_secret_access_key: str | None = None
-    aws_session_token: str | None = None
+    azure_ad_token: Secret | None = None
+    aws_access_key_id: Secret | None = None
+    aws_secret_access_key: Secret | None = None
+    aws_session_token: Secret | None = None
     aws_region: str | None = None
     vertex_project_id: str | None = None
     vertex_region: str | None = None
-    vertex_service_account_json: dict[str, Any] | str | None = None
+    vertex_service_account_json: (
+        Annotated[dict[str, Any] | str, secret_meta(parts=("private_key",))] | None
+    ) = None
     anthropic_beta: str | None = None
     anthropic_version: str | None = None
 
@@ -152,6 +159,21 @@ _OPTION_FIELDS = {
         )
     },
 }
+
+
+# Secret field -> the parts of it that are values of their own; read from the
+# declarations above once.
+SECRET_FIELDS = secret_values.secret_fields(TargetSpec)
+
+
+def _secrets(spec: TargetSpec) -> tuple[str, ...]:
+    """The credential values one config target carries, for masking by value."""
+    found: list[str] = []
+    for name, parts in SECRET_FIELDS.items():
+        value = getattr(spec, name)
+        if value is not None:
+            found.extend(secret_values.values_of(value, parts))
+    return tuple(found)
 
 
 def _provider_options(spec: TargetSpec) -> tuple[tuple[str, str], ...]:
@@ -187,6 +209,9 @@ class Leaf:
     settings: Inherited
     # Provider settings of this target (not inherited): (option name, value) pairs.
     options: tuple[tuple[str, str], ...] = ()
+    # The credential values this target carries (declared secret fields), collected
+    # once when the config is parsed (the parse is cached), for masking by value.
+    secrets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +235,8 @@ class Group:
     # The target every request tries first, when that does not depend on the request
     # (fallback and single groups, down to a leaf); None for loadbalance/conditional.
     first_leaf: Leaf | None = None
+    # Every credential value of the targets below, as Leaf.secrets.
+    secrets: tuple[str, ...] = ()
 
 
 Node = Leaf | Group
@@ -292,6 +319,10 @@ def parse_config(text: str, providers: frozenset[str]) -> Node:
         # msgspec stops at its own depth limit (in C): far past ours, so say ours.
         raise _too_deep("") from None
     return parse_config_object(raw, providers)
+
+
+def _node_secrets(node: TargetSpec | Node) -> tuple[str, ...]:
+    return _secrets(node) if isinstance(node, TargetSpec) else node.secrets
 
 
 def _too_deep(where: str) -> ConfigError:
@@ -418,6 +449,7 @@ def _resolve(spec: TargetSpec, path: str, parent: Inherited, providers: Collecti
             api_key=spec.api_key,
             settings=settings,
             options=_provider_options(spec),
+            secrets=_secrets(spec),
         )
     if spec.strategy is None:
         raise ConfigError(_user_path(path, "strategy"), "targets need a strategy (mode)")
@@ -439,6 +471,9 @@ def _resolve(spec: TargetSpec, path: str, parent: Inherited, providers: Collecti
         else None,
         sticky=strategy.sticky_session,
         first_leaf=_first_leaf(strategy.mode, children),
+        # A group's own api_key is inherited by nobody, but it is in the header all
+        # the same: its value is masked too.
+        secrets=tuple(dict.fromkeys(s for node in (spec, *children) for s in _node_secrets(node))),
     )
     circuit = strategy.cb_config
     if circuit is not None and (circuit.failure_threshold is None) == (
@@ -484,4 +519,5 @@ def _with_conditions(group: Group, strategy: StrategySpec, path: str) -> Group:
         conditions=tuple(conditions),
         default=default,
         sticky=group.sticky,
+        secrets=group.secrets,
     )
