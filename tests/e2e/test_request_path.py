@@ -209,3 +209,27 @@ def test_unknown_log_is_404(platform: Platform) -> None:
     )
     assert response.status_code == 404
     assert response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("params", "code", "needle"),
+    [
+        # 3.65 million day buckets before issue 10, and a 503 for everyone meanwhile.
+        (("0001-01-01T00:00:00Z", "9999-12-31T00:00:00Z"), "invalid_time", "between 1900"),
+        (("2020-01-01T00:00:00Z", "2026-01-01T00:00:00Z"), "time_range_too_long", "366"),
+        # Reached ClickHouse as a UInt16 and came back a 503.
+        (("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "-1"), "invalid_filter", "100-599"),
+    ],
+)
+def test_a_bad_graph_query_is_a_400_from_analytics_not_a_503(
+    platform: Platform, params, code, needle
+) -> None:
+    query = {"time_of_generation_min": params[0], "time_of_generation_max": params[1]}
+    if len(params) > 2:
+        query["status_code"] = params[2]
+    response = httpx.get(
+        f"{platform.gateway_url}/v1/analytics/graphs/requests", params=query, timeout=10
+    )
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == code and needle in error["message"]

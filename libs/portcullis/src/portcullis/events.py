@@ -91,6 +91,9 @@ class RequestLogged(msgspec.Struct, kw_only=True, omit_defaults=True):
     rescued: bool = False  # succeeded after at least one failed call
     # What the provider adapter dropped or clamped ("dropped unsupported parameter seed").
     notes: list[str] = []
+    # True when a body was cut to keep the event under the gateway's MAX_LOG_BYTES, or
+    # lost with its oversized object (decision 0005): the log says so, it is never dropped.
+    truncated: bool = False
     v: int = REQUEST_LOGGED_VERSION
 
 

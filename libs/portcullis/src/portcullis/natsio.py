@@ -7,10 +7,16 @@ import logging
 
 import nats
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import (
+    DiscardPolicy,
+    ObjectStoreConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
 from nats.js.errors import BadRequestError, NotFoundError
 
-from portcullis.subjects import DUPLICATE_WINDOW_S, STREAMS
+from portcullis.subjects import DUPLICATE_WINDOW_S, OVERSIZED_BUCKET, RETENTION_S, STREAMS
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +28,7 @@ def stream_config(name: str, subjects: list[str]) -> StreamConfig:
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE,
         discard=DiscardPolicy.OLD,
-        # Keep a week of events so a worker that was away can catch up.
-        max_age=7 * 24 * 3600,
+        max_age=RETENTION_S,
         duplicate_window=DUPLICATE_WINDOW_S,
     )
 
@@ -43,6 +48,27 @@ async def ensure_streams(js: JetStreamContext) -> None:
                 pass
             continue
         await js.update_stream(cfg)
+    await ensure_object_store(js)
+
+
+async def ensure_object_store(js: JetStreamContext) -> None:
+    """The Object Store bucket of oversized events, kept as long as the events that
+    point into it."""
+    try:
+        await js.stream_info(f"OBJ_{OVERSIZED_BUCKET}")
+        return
+    except NotFoundError:
+        pass
+    config = ObjectStoreConfig(
+        description="Portcullis events over max_payload",
+        ttl=RETENTION_S,
+        storage=StorageType.FILE,
+    )
+    try:
+        await js.create_object_store(OVERSIZED_BUCKET, config=config)
+        log.info("created object store", extra={"bucket": OVERSIZED_BUCKET})
+    except BadRequestError:
+        pass  # another replica won the race
 
 
 async def connect(url: str, name: str, **kwargs) -> nats.NATS:

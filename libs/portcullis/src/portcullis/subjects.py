@@ -9,6 +9,10 @@ from __future__ import annotations
 LOGS_STREAM = "PK_LOGS"
 METRICS_STREAM = "PK_METRICS"
 DLQ_STREAM = "PK_DLQ"
+# JetStream Object Store bucket (stream OBJ_PK_OVERSIZED) for events larger than the
+# server's max_payload: the gateway puts the event there and publishes a small reference
+# in its place (portcullis.oversized, decision 0005).
+OVERSIZED_BUCKET = "PK_OVERSIZED"
 
 LOGS_PREFIX = "pk.logs"
 METRICS_PREFIX = "pk.metrics"
@@ -23,6 +27,9 @@ RPC_ANALYTICS_QUERY = "pk.rpc.analytics.query"
 # JetStream drops a message whose Nats-Msg-Id it has seen within this window. Sinks are
 # idempotent by event id as well, so a replay from the spool after a long outage is safe.
 DUPLICATE_WINDOW_S = 15 * 60
+# How long events, dead letters and oversized bodies are kept: a week, so a worker
+# that was away can catch up.
+RETENTION_S = 7 * 24 * 3600
 # A message delivered this many times without an ack goes to the dead-letter subject.
 MAX_DELIVER = 5
 

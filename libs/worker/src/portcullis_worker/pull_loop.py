@@ -160,6 +160,13 @@ class PullLoop:
         sub = await self._js.pull_subscribe_bind(durable=self._durable, stream=self._stream)
         self._loop_task = asyncio.create_task(self._pull(sub), name=f"{self._name}-pull")
 
+    @property
+    def jetstream(self) -> JetStreamContext:
+        """The loop's JetStream context, for a handler that reads more than its message
+        (the logger's oversized events)."""
+        assert self._js is not None, "start() first"
+        return self._js
+
     async def publish(
         self, message: Any, subject: str, headers: dict[str, str] | None = None, *, stream: str
     ) -> Any:

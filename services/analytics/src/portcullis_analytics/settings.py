@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from portcullis_worker import WorkerSettings
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 
@@ -23,6 +23,10 @@ class AnalyticsSettings(WorkerSettings):
     database: str = "portcullis"
 
     http_port: int = 8789
+
+    # The longest time range one graph query may cover: each bucket of it is a data
+    # point of the answer (day buckets past two days), built in this process's memory.
+    max_window_days: int = Field(default=366, ge=1)
 
     # Batching: insert when `batch_size` events are in, or after `batch_wait_s`.
     batch_size: int = 500

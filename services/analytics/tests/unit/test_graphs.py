@@ -215,3 +215,56 @@ def test_tiny_costs_keep_full_precision():
         graph_query(q(graph="cost")), [{"bucket": -1, "total": 1.5e-05, "avg": 5e-06}]
     )
     assert body["summary"] == {"total": 1.5e-05, "avg": 5e-06}
+
+
+# --- bounds (issue 10) ---
+
+
+def test_a_range_over_the_window_is_refused_naming_the_limit():
+    with pytest.raises(QueryError) as err:
+        graph_query(q(tmin="0001-01-01T00:00:00Z", tmax="9999-12-31T00:00:00Z"))
+    assert err.value.code == "invalid_time"  # outside ClickHouse's DateTime64 range
+    with pytest.raises(QueryError) as err:
+        graph_query(q(tmin="2000-01-01T00:00:00Z", tmax="2026-01-01T00:00:00Z"))
+    assert err.value.code == "time_range_too_long"
+    assert "MAX_WINDOW_DAYS" in err.value.message and "366" in err.value.message
+    assert (
+        graph_query(q(tmin="2025-01-01T00:00:00Z", tmax="2026-01-01T00:00:00Z")).buckets.count
+        == 366
+    )
+    with pytest.raises(QueryError):
+        graph_query(q(tmin="2026-01-01T00:00:00Z", tmax="2026-01-05T00:00:00Z"), max_window_days=3)
+
+
+def test_the_bucket_count_is_bounded_whatever_the_window_setting():
+    with pytest.raises(QueryError) as err:
+        graph_query(q(tmin="2020-01-01T00:00:00Z", tmax="2026-01-01T00:00:00Z"), 10_000)
+    assert err.value.code == "time_range_too_long"
+    assert "MAX_BUCKETS" in err.value.message
+
+
+@pytest.mark.parametrize("edge", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"])
+def test_times_at_the_calendar_edges_are_query_errors_not_overflows(edge):
+    with pytest.raises(QueryError) as err:
+        graph_query(q(tmin=edge, tmax=edge))
+    assert err.value.code == "invalid_time"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("status_code", "70000", "HTTP statuses"),
+        ("status_code", "-1", "HTTP statuses"),  # reached ClickHouse and came back a 503
+        ("status_code", "200,abc", "comma separated integers"),
+        ("cost_min", "inf", "finite"),
+        ("cost_max", "nan", "finite"),
+        ("total_units_min", "ten", "a number"),
+        ("metadata", "[" * 100_000 + "]" * 100_000, "JSON object"),
+        ("ai_org_model", "gpt-4o", "provider__model"),
+    ],
+)
+def test_malformed_filters_are_refused_before_any_sql_runs(name, value, fragment):
+    with pytest.raises(QueryError) as err:
+        graph_query(q(**{name: value}))
+    assert err.value.code == "invalid_filter"
+    assert fragment in err.value.message

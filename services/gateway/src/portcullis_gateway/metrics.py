@@ -59,6 +59,17 @@ class GatewayMetrics:
             "Spooled events published after NATS came back.",
             registry=r,
         )
+        self.events_oversized = Counter(
+            "portcullis_gateway_events_oversized",
+            "Log events over NATS max_payload sent through the Object Store (PK_OVERSIZED).",
+            registry=r,
+        )
+        self.events_dead_lettered = Counter(
+            "portcullis_gateway_events_dead_lettered",
+            "Events that can never be published, parked in SPOOL_DIR/dead-letters, by reason.",
+            ["reason"],
+            registry=r,
+        )
         self.events_dropped = Counter(
             "portcullis_gateway_events_dropped",
             "Events dropped because the in-memory buffer was full (EVENT_BUFFER_MAX).",

@@ -62,6 +62,7 @@ class Runtime:
             publish_timeout_s=settings.publish_timeout_s,
             drain_timeout_s=settings.drain_timeout_s,
             replay_interval_s=settings.replay_interval_s,
+            max_log_bytes=settings.max_log_bytes,
             linger_s=settings.publish_linger_ms / 1000,
         )
         self.redis = RedisProbe(settings.redis_url, cluster=settings.redis_cluster)

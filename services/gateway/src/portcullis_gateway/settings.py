@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from portcullis.settings import ServiceSettings
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 
@@ -42,6 +43,10 @@ class GatewaySettings(ServiceSettings):
     retry_after_cap_s: float = 10.0
     # How often circuit breaker states (shared in Redis) are re-read for known targets.
     circuit_refresh_s: float = 0.5
+    # Upstream calls one request may make, retries and fallbacks counted together: a
+    # config listing a failing target hundreds of times must not turn one request into
+    # hundreds of calls. Reached, the request ends with the last failure.
+    max_upstream_attempts: int = Field(default=10, ge=1)
 
     # Event pipeline.
     event_buffer_max: int = 100_000
@@ -52,6 +57,10 @@ class GatewaySettings(ServiceSettings):
     drain_timeout_s: float = 5.0
     spool_segment_max_bytes: int = 16 * 1024 * 1024
     replay_interval_s: float = 1.0
+    # The largest log event kept whole: past it the larger body is cut to what fits and
+    # the log is marked truncated (never dropped). Events over NATS's max_payload travel
+    # through the Object Store, so this only bounds memory and storage per log.
+    max_log_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
 
     # Reads forwarded to the logger / analytics over NATS request/reply.
     rpc_timeout_s: float = 5.0

@@ -101,30 +101,39 @@ def mock(tmp_path_factory) -> Iterator[Mock]:
     process.stop()
 
 
+def serve_gateway(tmp_path_factory, nats_server, valkey_server, name: str, **env: str):
+    """A module's gateway: started on the session's NATS and Valkey, stopped after."""
+    gw = start_gateway(tmp_path_factory.mktemp(name), nats_server.url, valkey_server.url, **env)
+    yield gw
+    gw.process.stop()
+
+
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory, nats_server, valkey_server) -> Iterator[Gateway]:
     """A gateway that may call private hosts (the mock), with a small body limit."""
-    gw = start_gateway(
-        tmp_path_factory.mktemp("gateway"),
-        nats_server.url,
-        valkey_server.url,
-        max_body_bytes="65536",
+    yield from serve_gateway(
+        tmp_path_factory, nats_server, valkey_server, "gateway", max_body_bytes="65536"
     )
-    yield gw
-    gw.process.stop()
 
 
 @pytest.fixture(scope="module")
 def strict_gateway(tmp_path_factory, nats_server, valkey_server) -> Iterator[Gateway]:
     """A gateway with the default custom-host policy: no private or local hosts."""
-    gw = start_gateway(
-        tmp_path_factory.mktemp("strict-gateway"),
-        nats_server.url,
-        valkey_server.url,
+    yield from serve_gateway(
+        tmp_path_factory,
+        nats_server,
+        valkey_server,
+        "strict-gateway",
         allow_private_custom_hosts="false",
     )
-    yield gw
-    gw.process.stop()
+
+
+@pytest.fixture(scope="module")
+def bounded_gateway(tmp_path_factory, nats_server, valkey_server) -> Iterator[Gateway]:
+    """A gateway whose upstream attempt budget is small enough to count by hand."""
+    yield from serve_gateway(
+        tmp_path_factory, nats_server, valkey_server, "bounded-gateway", max_upstream_attempts="4"
+    )
 
 
 async def read_events(

@@ -48,3 +48,10 @@ def test_custom_host_credentials_are_stripped_in_stored_headers():
     raw = [(b"x-portkey-custom-host", b"http://user:pw@example.com:81/v1")]
     assert redact_headers(raw) == {"x-portkey-custom-host": "http://example.com:81/v1"}
     assert strip_userinfo("http://example.com/v1") == "http://example.com/v1"
+
+
+def test_a_config_nested_too_deep_to_walk_is_dropped_not_an_error():
+    # Refused with a 400 (routing's limits) but still logged: masking must not raise.
+    for levels in (900, 50_000):
+        deep = '{"targets":[' * levels + '{"api_key":"sk-deep"}' + "]}" * levels
+        assert redact_config(deep) == REDACTED

@@ -1,20 +1,50 @@
 import fcntl
 import os
+import zlib
 
-from portcullis_gateway.adapters.spool import Spool, SpooledMessage, frame, read_frames
+from portcullis_gateway.adapters.spool import (
+    _HEADER,
+    Poison,
+    Spool,
+    SpooledMessage,
+    frame,
+    read_frames,
+)
 
 
 def message(i: int) -> SpooledMessage:
     return SpooledMessage("pk.logs.ws", f"id-{i}", {"Nats-Msg-Id": f"id-{i}"}, b'{"n":%d}' % i)
 
 
-def test_frames_roundtrip_and_a_torn_tail_is_ignored():
-    data = b"".join(frame(message(i)) for i in range(3))
+def test_frames_roundtrip_and_what_is_no_message_comes_back_as_poison():
+    frames = [frame(message(i)) for i in range(3)]
+    data = b"".join(frames)
     assert [m.msg_id for m in read_frames(data)] == ["id-0", "id-1", "id-2"]
-    assert [m.msg_id for m in read_frames(data[:-3])] == ["id-0", "id-1"]
+
+    *intact, torn = read_frames(data[:-3])
+    assert [m.msg_id for m in intact] == ["id-0", "id-1"]
+    assert torn == Poison(len(frames[0]) * 2, "torn", frames[2][:-3])
+
     corrupt = bytearray(data)
     corrupt[-1] ^= 0xFF
-    assert len(list(read_frames(bytes(corrupt)))) == 2
+    *intact, bad = read_frames(bytes(corrupt))
+    assert len(intact) == 2 and (bad.reason, bad.offset) == ("corrupt", len(frames[0]) * 2)
+
+    # A frame whose checksum holds but whose payload is no SpooledMessage: parked, and
+    # the frames behind it still read.
+    payload = b"\x93not a message"
+    undecodable = _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+    entries = list(read_frames(frames[0] + undecodable + frames[1]))
+    assert entries[0].msg_id == "id-0" and entries[2].msg_id == "id-1"
+    assert entries[1] == Poison(len(frames[0]), "undecodable", undecodable)
+
+
+def test_a_dead_letter_is_written_once(tmp_path):
+    spool = Spool(tmp_path, 1_000_000)
+    assert spool.dead_letter("x.seg", b"abc") is True
+    assert spool.dead_letter("x.seg", b"other") is False
+    assert (tmp_path / "dead-letters" / "x.seg").read_bytes() == b"abc"
+    assert [p.name for p in (tmp_path / "dead-letters").iterdir()] == ["x.seg"]
 
 
 def test_spool_appends_seals_reads_and_removes(tmp_path):

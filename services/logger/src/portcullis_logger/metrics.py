@@ -11,6 +11,14 @@ class LoggerMetrics(WorkerMetrics):
         super().__init__("portcullis_logger", "Log events")
         self.written = self.counter("written", "Log objects written to S3.")
         self.write_failures = self.counter("write_failures", "Failed S3 writes.")
+        self.oversized = self.counter(
+            "oversized", "Log events read from the Object Store (over NATS max_payload)."
+        )
+        self.objects_missing = self.counter(
+            "objects_missing",
+            "Oversized events whose object was gone and whose log was not yet written:"
+            " logged without bodies, marked truncated.",
+        )
         self.write_seconds = Histogram(
             "write_seconds",
             "Latency of one S3 log write.",

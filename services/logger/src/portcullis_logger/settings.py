@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from portcullis_worker import WorkerSettings
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 
@@ -26,3 +26,6 @@ class LoggerSettings(WorkerSettings):
 
     # Messages per JetStream fetch.
     pull_batch: int = 64
+    # Oversized events (read from the Object Store, decision 0005) written at once, per
+    # replica: each is held whole in memory, up to the gateway's MAX_LOG_BYTES.
+    oversized_concurrency: int = Field(default=4, ge=1)

@@ -66,7 +66,10 @@ def test_shape_matches_portkeys_log_object():
         "metrics",
         "attempts",
         "notes",
+        "truncated",
     ]
+    assert log["truncated"] is False  # both bodies kept whole
+    assert json.loads(encode_log_object(event(truncated=True), event().id))["truncated"] is True
     assert log["attempts"] == []  # one call: no tree
     assert log["notes"] == []  # nothing dropped or clamped
     assert log["_id"] == event().id

@@ -155,7 +155,7 @@ async def _read_body(receive) -> bytes:
 
 
 async def _chat(body: dict, knobs: Knobs, send) -> None:
-    reply = fmt.reply_for(fmt.last_user_text(body.get("messages")), knobs.reply)
+    reply = fmt.reply_for(fmt.last_user_text(body.get("messages")), knobs.reply, knobs.reply_bytes)
     if not body.get("stream"):
         await send_json(send, 200, fmt.chat_completion(body, reply))
         return
@@ -177,7 +177,7 @@ async def _chat(body: dict, knobs: Knobs, send) -> None:
 
 
 async def _completions(body: dict, knobs: Knobs, send) -> None:
-    reply = fmt.reply_for(fmt.prompt_text(body.get("prompt")), knobs.reply)
+    reply = fmt.reply_for(fmt.prompt_text(body.get("prompt")), knobs.reply, knobs.reply_bytes)
     if not body.get("stream"):
         await send_json(send, 200, fmt.text_completion(body, reply))
         return

@@ -26,6 +26,8 @@ class Knobs(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     fail_mode: str = "drop"
     # Fixed reply text instead of the echo of the last user message.
     reply: str | None = None
+    # Repeat the reply until it is this many bytes long (UTF-8), for big-answer tests.
+    reply_bytes: int | None = None
     # Fail only the first N calls that carry the same ``key``, then answer normally: a
     # provider that recovers, so a retry can rescue a request on the same target.
     fail_times: int | None = None

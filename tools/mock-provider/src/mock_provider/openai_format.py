@@ -63,8 +63,14 @@ def prompt_text(prompt: object) -> str:
     return ""
 
 
-def reply_for(user_text: str, fixed: str | None) -> str:
-    return fixed if fixed is not None else f"mock reply to: {user_text}"
+def reply_for(user_text: str, fixed: str | None, size: int | None = None) -> str:
+    reply = fixed if fixed is not None else f"mock reply to: {user_text}"
+    if size is None or not reply:
+        return reply
+    # Repeated, then cut to ``size`` bytes of UTF-8 (a split character is dropped).
+    encoded = reply.encode()
+    whole = encoded * (size // len(encoded) + 1)
+    return whole[:size].decode("utf-8", "ignore")
 
 
 def new_id(prefix: str) -> str:

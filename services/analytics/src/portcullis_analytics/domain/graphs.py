@@ -49,6 +49,17 @@ _INTEGER_FIELDS = frozenset({("requests", "total"), ("tokens", "total")})
 _LATENCY_DECIMALS = 3
 SUMMARY_BUCKET = -1
 
+# Bounds on one query (issue 10): a range of 0001-9999 in day buckets is 3.65 million
+# data points, hundreds of MB of answer. The range is bounded by a setting
+# (MAX_WINDOW_DAYS, passed in); the bucket count by this constant, whatever the setting.
+DEFAULT_MAX_WINDOW_DAYS = 366
+MAX_BUCKETS = 1500
+# ClickHouse's DateTime64 range; a time outside it cannot be a row's time.
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2299, 12, 31, tzinfo=dt.UTC)
+# status_code is a UInt16 column; HTTP statuses are three digits.
+_STATUS_RANGE = range(100, 600)
+
 
 class QueryError(ValueError):
     """A query the caller must fix: answered with HTTP 400."""
@@ -100,7 +111,14 @@ def parse_time(value: str, name: str) -> dt.datetime:
             f"e.g. 2026-02-23T14:20:31+05:30; got {value!r}",
             "invalid_time",
         ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    # Compared as aware times: no conversion, so 0001-01-01T00:00+05:00 cannot overflow.
+    if not EARLIEST <= moment <= LATEST:
+        raise QueryError(
+            f"{name} must be between {EARLIEST.date()} and {LATEST.date()}; got {value!r}",
+            "invalid_time",
+        )
+    return moment
 
 
 def _epoch_ms(moment: dt.datetime) -> int:
@@ -120,7 +138,9 @@ def choose_buckets(start: dt.datetime, end: dt.datetime) -> Buckets:
     return Buckets(origin_ms=origin, step_ms=step, count=count, tz=start.tzinfo or dt.UTC)
 
 
-def graph_query(query: AnalyticsQuery) -> GraphQuery:
+def graph_query(
+    query: AnalyticsQuery, max_window_days: int = DEFAULT_MAX_WINDOW_DAYS
+) -> GraphQuery:
     if query.graph not in GRAPHS:
         raise QueryError(
             f"unknown graph {query.graph!r}; one of {', '.join(GRAPHS)}", "invalid_graph"
@@ -131,13 +151,30 @@ def graph_query(query: AnalyticsQuery) -> GraphQuery:
         raise QueryError(
             "time_of_generation_max is before time_of_generation_min", "invalid_time_range"
         )
+    if end - start > dt.timedelta(days=max_window_days):
+        raise QueryError(
+            f"the time range is {(end - start).days} days; the limit is {max_window_days} "
+            "(MAX_WINDOW_DAYS): ask for a shorter range",
+            "time_range_too_long",
+        )
+    buckets = choose_buckets(start, end)
+    if buckets.count > MAX_BUCKETS:
+        raise QueryError(
+            f"the time range makes {buckets.count} buckets; the limit is {MAX_BUCKETS} "
+            "(MAX_BUCKETS): ask for a shorter range",
+            "time_range_too_long",
+        )
+    filters = dict(query.filters)
+    # Checked here, before any SQL is built or run: a malformed filter is the caller's
+    # 400, never the store's error (which would read as a 503).
+    filter_conditions(_Binder(), filters)
     return GraphQuery(
         graph=query.graph,
         workspace=query.workspace,
         start_ms=_epoch_ms(start),
         end_ms=_epoch_ms(end),
-        buckets=choose_buckets(start, end),
-        filters=dict(query.filters),
+        buckets=buckets,
+        filters=filters,
     )
 
 
@@ -155,7 +192,7 @@ def _in(binder: _Binder, column: str, values: list[Param], ch_type: str) -> str:
 def _metadata(binder: _Binder, value: str) -> str | None:
     try:
         pairs = msgspec.json.decode(value)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         raise QueryError("metadata must be a JSON object", "invalid_filter") from None
     if not isinstance(pairs, dict):
         raise QueryError("metadata must be a JSON object", "invalid_filter")
@@ -173,18 +210,27 @@ def _metadata(binder: _Binder, value: str) -> str | None:
     return " AND ".join(conditions) or None
 
 
-def _ints(name: str, value: str) -> list[Param]:
+def _statuses(name: str, value: str) -> list[Param]:
     try:
-        return [int(v) for v in _csv(value)]
+        codes = [int(v) for v in _csv(value)]
     except ValueError:
         raise QueryError(f"{name} must be comma separated integers", "invalid_filter") from None
+    for code in codes:
+        if code not in _STATUS_RANGE:
+            raise QueryError(
+                f"{name} values are HTTP statuses (100-599); got {code}", "invalid_filter"
+            )
+    return list(codes)
 
 
 def _number(name: str, value: str) -> float:
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         raise QueryError(f"{name} must be a number", "invalid_filter") from None
+    if not math.isfinite(number):
+        raise QueryError(f"{name} must be a finite number; got {value!r}", "invalid_filter")
+    return number
 
 
 def _org_models(binder: _Binder, value: str) -> str | None:
@@ -230,7 +276,7 @@ def filter_conditions(binder: _Binder, filters: dict[str, str]) -> list[str]:
         elif name == "ai_org_model":
             condition = _org_models(binder, value)
         elif name == "status_code":
-            condition = _in(binder, "status", _ints(name, value), "UInt16")
+            condition = _in(binder, "status", _statuses(name, value), "UInt16")
         elif name in _LISTS:
             condition = _in(binder, _LISTS[name], list(_csv(value)), "String")
         elif name in _RANGES:

@@ -40,7 +40,7 @@ async def answer_query(data: bytes, rt: Runtime) -> tuple[str, rpc.RpcReply]:
             400, f"invalid analytics query: {exc}", "invalid_request_error", "invalid_body"
         )
     try:
-        query = graph_query(request)
+        query = graph_query(request, rt.settings.max_window_days)
         rescued = query.graph == RESCUED_GRAPH
         sql, params = (rescued_sql if rescued else graph_sql)(query, rt.store.database)
     except QueryError as exc:

@@ -5,6 +5,11 @@ acks; what cannot be published goes to the disk spool and is replayed later.
 
 A full buffer drops the exchange, counted in ``portcullis_gateway_events_dropped`` and
 logged as a warning: the request path never waits for the event path.
+
+An event larger than the server's ``max_payload`` (a long prompt, a big answer) goes
+through ``portcullis.oversized``: the event into the Object Store, a small reference on
+its subject. A message that can never be published is dead-lettered beside the spool
+instead of blocking the ones behind it (decision 0005).
 """
 
 from __future__ import annotations
@@ -15,14 +20,16 @@ import time
 from collections import deque
 from collections.abc import Iterable
 
+import msgspec
 from portcullis.events import encode, metered_from_logged
-from portcullis.subjects import logs_subject, metrics_subject
+from portcullis.oversized import OBJECT_HEADER, fits, reference
+from portcullis.subjects import LOGS_PREFIX, logs_subject, metrics_subject
 from portcullis.telemetry import traceparent
 
-from portcullis_gateway.adapters.nats_link import NatsLink
-from portcullis_gateway.adapters.spool import Spool, SpooledMessage
+from portcullis_gateway.adapters.nats_link import NatsLink, PublishRefused
+from portcullis_gateway.adapters.spool import Poison, Spool, SpooledMessage, frame
 from portcullis_gateway.domain.cost import PriceBook
-from portcullis_gateway.domain.exchange import Exchange, build_logged
+from portcullis_gateway.domain.exchange import Exchange, build_logged, cap_bodies, exchange_bytes
 from portcullis_gateway.metrics import GatewayMetrics
 
 log = logging.getLogger(__name__)
@@ -32,6 +39,35 @@ _DROP_WARNING_EVERY_S = 10.0
 _ADOPT_EVERY_S = 30.0
 # Exchanges built and sent between two yields to the event loop.
 _SLICE = 32
+# An exchange carrying more body bytes than this is built in a thread: its stream
+# assembly, usage scan and encoding would otherwise hold the event loop for milliseconds.
+_BUILD_IN_THREAD_BYTES = 1024 * 1024
+_DEAD_NAME = str.maketrans({c: "_" for c in '/\\:*?"<>| '})
+
+InFlight = list[tuple[asyncio.Future, SpooledMessage]]
+Dead = list[tuple[SpooledMessage, str]]
+
+
+class TooBig(Exception):
+    """A message over max_payload that has no oversized path (only logs have one)."""
+
+
+def permanent_reason(exc: BaseException) -> str | None:
+    """Why a failed publish can never succeed, or None when it may later (NATS away, no
+    ack in time, no stream yet): those keep their order and are retried."""
+    if isinstance(exc, TooBig):
+        return "too_big"
+    if isinstance(exc, PublishRefused) and exc.permanent:
+        return "refused"
+    if isinstance(exc, msgspec.DecodeError | msgspec.ValidationError):
+        return "undecodable"  # an oversized log message that is no RequestLogged
+    return None
+
+
+def dead_letter_name(message: SpooledMessage, reason: str) -> str:
+    """One file per message and reason: parking it again (an interrupted replay) finds
+    the same name and does nothing."""
+    return f"{message.subject}-{message.msg_id}.{reason}.seg".translate(_DEAD_NAME)
 
 
 class EventPipeline:
@@ -50,6 +86,7 @@ class EventPipeline:
         drain_timeout_s: float,
         replay_interval_s: float,
         linger_s: float = 0.0,
+        max_log_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self.link = link
         self.spool = spool
@@ -64,6 +101,7 @@ class EventPipeline:
         self.drain_timeout_s = drain_timeout_s
         self.replay_interval_s = replay_interval_s
         self.linger_s = linger_s
+        self.max_log_bytes = max_log_bytes
         self._wake = asyncio.Event()
         self._stopping = False
         self._closed = False
@@ -144,19 +182,32 @@ class EventPipeline:
     async def _process(self, batch: list[Exchange]) -> None:
         """Build and send in slices, yielding between them so a large batch never holds
         the event loop (and so request latency) for long; then wait for every ack."""
-        in_flight: list[tuple[asyncio.Future, SpooledMessage]] = []
+        in_flight: InFlight = []
         failed: list[SpooledMessage] = []
         for start in range(0, len(batch), _SLICE):
-            messages = self.build(batch[start : start + _SLICE])
+            messages = await self._build_slice(batch[start : start + _SLICE])
             if self.link.usable:
                 await self._send(messages, in_flight, failed)
             else:
                 failed.extend(messages)
             await asyncio.sleep(0)
-        failed.extend(await self._acks(in_flight, self.publish_timeout_s))
+        not_acked, dead = await self._acks(in_flight, self.publish_timeout_s)
+        failed.extend(not_acked)
+        if dead:
+            await self._dead_letter(dead)
         if failed:
             await self.spool.append(failed)
             self.metrics.events_spooled.inc(len(failed))
+
+    async def _build_slice(self, exchanges: list[Exchange]) -> list[SpooledMessage]:
+        small = [ex for ex in exchanges if exchange_bytes(ex) <= _BUILD_IN_THREAD_BYTES]
+        if len(small) == len(exchanges):
+            return self.build(exchanges)
+        messages = self.build(small)
+        for ex in exchanges:
+            if exchange_bytes(ex) > _BUILD_IN_THREAD_BYTES:
+                messages.extend(await asyncio.to_thread(self.build, [ex]))
+        return messages
 
     def build(self, batch: Iterable[Exchange]) -> list[SpooledMessage]:
         """Exchanges -> log and metric messages (two per exchange), with metrics observed."""
@@ -188,15 +239,17 @@ class EventPipeline:
                     exchange.rescued,
                     sum(1 for attempt in exchange.attempts if attempt.skipped),
                 )
+            data = encode(logged)
+            if len(data) > self.max_log_bytes:
+                # Keep what fits, say so (truncated): a log is never dropped for its size.
+                data = encode(cap_bodies(logged, len(data), self.max_log_bytes))
             headers = {MSG_ID: exchange.request_id}
             span_context = exchange.trace_context
             if isinstance(span_context, str):
                 headers["traceparent"] = span_context  # the caller's, checked
             elif span_context is not None:
                 headers["traceparent"] = traceparent(span_context)
-            messages.append(
-                SpooledMessage(self._logs_subject, exchange.request_id, headers, encode(logged))
-            )
+            messages.append(SpooledMessage(self._logs_subject, exchange.request_id, headers, data))
             messages.append(
                 SpooledMessage(
                     self._metrics_subject, exchange.request_id, dict(headers), encode(metered)
@@ -205,13 +258,15 @@ class EventPipeline:
         return messages
 
     async def _send(
-        self,
-        messages: list[SpooledMessage],
-        in_flight: list[tuple[asyncio.Future, SpooledMessage]],
-        failed: list[SpooledMessage],
+        self, messages: list[SpooledMessage], in_flight: InFlight, failed: list[SpooledMessage]
     ) -> None:
         link = self.link
+        max_payload = link.max_payload
         for message in messages:
+            if not fits(len(message.data), max_payload):
+                task = asyncio.ensure_future(self._send_oversized(message))
+                in_flight.append((task, message))
+                continue
             try:
                 future = await link.publish_acked(message.subject, message.data, message.headers)
             except Exception:  # noqa: BLE001 — connection gone, closing, ...: spool it
@@ -219,39 +274,94 @@ class EventPipeline:
                 continue
             in_flight.append((future, message))
 
+    async def _send_oversized(self, message: SpooledMessage) -> None:
+        """The event into the Object Store, then its reference on the subject (acked)."""
+        if not message.subject.startswith(LOGS_PREFIX + "."):
+            raise TooBig(f"{len(message.data)} bytes on {message.subject}")
+        # Decoding a 20 MB event to drop its bodies takes milliseconds: not on the loop.
+        ref = await asyncio.to_thread(reference, message.data)
+        link = self.link
+        await link.put_object(message.msg_id, message.data)
+        headers = {**message.headers, OBJECT_HEADER: message.msg_id}
+        ack = await link.publish_acked(message.subject, ref, headers)
+        # Bounded like every ack: the caller waits for this task without a timeout of
+        # its own (the put is bounded chunk by chunk by JetStream's).
+        await asyncio.wait_for(ack, self.publish_timeout_s)
+        self.metrics.events_oversized.inc()
+
     async def _acks(
-        self, in_flight: list[tuple[asyncio.Future, SpooledMessage]], timeout_s: float
-    ) -> list[SpooledMessage]:
-        """Wait for the acks; return the messages that were not acked in time."""
+        self, in_flight: InFlight, timeout_s: float
+    ) -> tuple[list[SpooledMessage], Dead]:
+        """Wait for the acks; return the messages not acked in time (or refused for now)
+        and those that can never be published, with why."""
         failed: list[SpooledMessage] = []
+        dead: Dead = []
         if in_flight:
             _, not_done = await asyncio.wait([f for f, _ in in_flight], timeout=timeout_s)
+            oversized = {f for f in not_done if isinstance(f, asyncio.Task)}
+            if oversized:
+                # A put is bounded chunk by chunk by JetStream's own timeout; one that is
+                # making progress is waited for, not spooled to be sent all over again.
+                await asyncio.wait(oversized)
+                not_done -= oversized
             for future, message in in_flight:
                 if future in not_done:
                     future.cancel()
                     failed.append(message)
-                elif future.cancelled() or future.exception() is not None:
+                elif future.cancelled():
                     failed.append(message)
+                elif (exc := future.exception()) is not None:
+                    reason = permanent_reason(exc)
+                    if reason is None:
+                        failed.append(message)
+                    else:
+                        dead.append((message, reason))
             if not_done:
                 self.link.forget_unacked()
-        self.metrics.events_published.inc(len(in_flight) - len(failed))
-        return failed
+        self.metrics.events_published.inc(len(in_flight) - len(failed) - len(dead))
+        return failed, dead
 
     async def publish(
         self, messages: list[SpooledMessage], timeout_s: float | None = None
     ) -> list[SpooledMessage]:
-        """Publish concurrently and wait for the acks; return the messages not acked."""
+        """Publish concurrently and wait for the acks; dead-letter what can never be
+        published; return the messages not acked (to retry)."""
         if not self.link.usable:
             return messages
-        in_flight: list[tuple[asyncio.Future, SpooledMessage]] = []
+        in_flight: InFlight = []
         failed: list[SpooledMessage] = []
         await self._send(messages, in_flight, failed)
-        failed.extend(
-            await self._acks(
-                in_flight, timeout_s if timeout_s is not None else self.publish_timeout_s
-            )
+        not_acked, dead = await self._acks(
+            in_flight, timeout_s if timeout_s is not None else self.publish_timeout_s
         )
-        return failed
+        if dead:
+            await self._dead_letter(dead)
+        return failed + not_acked
+
+    async def _dead_letter(self, dead: Dead, poison: list[Poison] = (), segment: str = "") -> None:
+        await asyncio.to_thread(self.dead_letter_sync, dead, poison, segment)
+
+    def dead_letter_sync(self, dead: Dead, poison: list[Poison] = (), segment: str = "") -> None:
+        """Park each entry in the spool's dead-letter directory, count it, log an error
+        naming it (never its contents: they may hold a caller's data)."""
+        parked = [(dead_letter_name(m, r), frame(m), r, m.msg_id, m.subject) for m, r in dead]
+        parked += [
+            (f"{segment}-{p.offset}.{p.reason}.bin", p.data, p.reason, None, None) for p in poison
+        ]
+        for name, data, reason, msg_id, subject in parked:
+            if not self.spool.dead_letter(name, data):
+                continue
+            self.metrics.events_dead_lettered.labels(reason).inc()
+            log.error(
+                "event dead-lettered: it can never be published",
+                extra={
+                    "reason": reason,
+                    "msg_id": msg_id,
+                    "subject": subject,
+                    "file": name,
+                    "bytes": len(data),
+                },
+            )
 
     async def _replayer(self) -> None:
         last_adopt = 0.0
@@ -278,7 +388,11 @@ class EventPipeline:
         replayed = 0
         segments = await asyncio.to_thread(self.spool.sealed_segments)
         for segment in segments:
-            messages = await asyncio.to_thread(self.spool.read_segment, segment)
+            entries = await asyncio.to_thread(self.spool.read_segment, segment)
+            messages = [e for e in entries if isinstance(e, SpooledMessage)]
+            if len(messages) < len(entries):
+                poison = [e for e in entries if isinstance(e, Poison)]
+                await self._dead_letter([], poison, segment.stem)
             for start in range(0, len(messages), self.batch_max * 2):
                 failed = await self.publish(messages[start : start + self.batch_max * 2])
                 if failed:
@@ -314,7 +428,7 @@ class EventPipeline:
         leftovers = list(self.buffer)
         self.buffer.clear()
         if leftovers:
-            messages = self.build(leftovers)
+            messages = self.build(leftovers)  # shutdown: the loop serves nothing else now
             failed = (
                 await self.publish(messages, timeout_s=self.drain_timeout_s)
                 if self.link.usable

@@ -15,13 +15,22 @@ import logging
 
 import nats
 from nats.js import JetStreamContext
+from portcullis import oversized
 from portcullis.natsio import connect_retrying, ensure_streams
 
 log = logging.getLogger(__name__)
 
 
 class PublishRefused(Exception):
-    """JetStream did not store a message (its answer, or no stream for the subject)."""
+    """JetStream did not store a message (its answer, or no stream for the subject).
+
+    ``permanent``: JetStream judged the message itself bad (a 400: wrong expected stream,
+    a header it refuses, ...), so sending it again can never succeed; anything else (no
+    stream yet, no space, a leader election) may pass later."""
+
+    def __init__(self, answer: str, permanent: bool = False) -> None:
+        super().__init__(answer)
+        self.permanent = permanent
 
 
 class NatsLink:
@@ -42,6 +51,11 @@ class NatsLink:
     @property
     def usable(self) -> bool:
         return self.streams_ready and self.nc is not None and self.nc.is_connected
+
+    @property
+    def max_payload(self) -> int:
+        """The server's max_payload (from its INFO; 0 before the first connect)."""
+        return self.nc.max_payload if self.nc is not None else 0
 
     @property
     def connected(self) -> bool:
@@ -97,6 +111,11 @@ class NatsLink:
             raise
         return future
 
+    async def put_object(self, name: str, data: bytes) -> None:
+        """Put an oversized event into the Object Store bucket (chunk by chunk, acked)."""
+        assert self.js is not None
+        await oversized.put(self.js, name, data, self.max_payload)
+
     def forget_unacked(self) -> None:
         """Drop the futures no ack will come for any more (timed out and cancelled)."""
         self._pending_acks = {
@@ -111,7 +130,9 @@ class NatsLink:
         # A stored message's ack is {"stream":..,"seq":..}; a refusal carries "error";
         # no stream for the subject answers an empty 503 status message.
         if not data or b'"error"' in data:
-            future.set_exception(PublishRefused(data[:300].decode("utf-8", "replace")))
+            future.set_exception(
+                PublishRefused(data[:300].decode("utf-8", "replace"), b'"code":400' in data)
+            )
         else:
             future.set_result(None)
 

@@ -5,6 +5,11 @@ Each worker process owns a directory ``<spool_dir>/w-<pid>`` held with an exclus
 ``flock`` for its lifetime. A directory whose lock is free belongs to a worker that
 died, so any live worker adopts its segments (moves them into its own directory) and
 replays them. File I/O runs in a thread; the event loop never waits on the disk.
+
+What can never be published (a frame that does not decode, a corrupt or torn tail, a
+message JetStream refuses for good) goes to ``<spool_dir>/dead-letters/``, one file per
+entry in the same frame format, so it never blocks the entries behind it and is never
+deleted unseen (decision 0005).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct(">II")  # payload length, crc32
 _SUFFIX = ".seg"
+DEAD_LETTER_DIR = "dead-letters"
 
 
 class SpooledMessage(msgspec.Struct, array_like=True):
@@ -44,17 +50,37 @@ def frame(message: SpooledMessage) -> bytes:
     return _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
 
-def read_frames(data: bytes) -> Iterator[SpooledMessage]:
-    """Every intact frame; stops at a torn or corrupt tail (a crash mid-write)."""
+class Poison(msgspec.Struct, frozen=True):
+    """Bytes of a segment that are no message: ``reason`` is ``undecodable`` (intact
+    frame, not a SpooledMessage), ``corrupt`` (checksum mismatch: the rest of the segment,
+    whose lengths cannot be trusted) or ``torn`` (a frame cut short by a crash)."""
+
+    offset: int
+    reason: str
+    data: bytes
+
+
+def read_frames(data: bytes) -> Iterator[SpooledMessage | Poison]:
+    """Every frame in order; what is not a message comes as ``Poison``, never skipped."""
     offset = 0
     size = len(data)
-    while offset + _HEADER.size <= size:
+    while offset < size:
+        if offset + _HEADER.size > size:
+            yield Poison(offset, "torn", data[offset:])
+            return
         length, crc = _HEADER.unpack_from(data, offset)
         start = offset + _HEADER.size
         payload = data[start : start + length]
-        if len(payload) < length or zlib.crc32(payload) != crc:
+        if len(payload) < length:
+            yield Poison(offset, "torn", data[offset:])
             return
-        yield _decode(payload)
+        if zlib.crc32(payload) != crc:
+            yield Poison(offset, "corrupt", data[offset:])
+            return
+        try:
+            yield _decode(payload)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            yield Poison(offset, "undecodable", data[offset : start + length])
         offset = start + length
 
 
@@ -63,6 +89,7 @@ class Spool:
         self.root = Path(root)
         self.segment_max_bytes = segment_max_bytes
         self.dir = self.root / f"w-{os.getpid()}"
+        self.dead_dir = self.root / DEAD_LETTER_DIR
         self._lock_file = None
         self._current = None
         self._current_path: Path | None = None
@@ -129,11 +156,13 @@ class Spool:
         return self.bytes > 0
 
     def sealed_segments(self) -> list[Path]:
-        """Close the segment being written and list every segment, oldest first."""
+        """Close the segment being written and list every segment, oldest first. Listed
+        under the lock: a segment an append opens afterwards is not read (or removed)
+        while it is being written."""
+        self.adopt_orphans()
         with self._io_lock:
             self._close_current()
-        self.adopt_orphans()
-        return sorted(self.dir.glob(f"*{_SUFFIX}"))
+            return sorted(self.dir.glob(f"*{_SUFFIX}"))
 
     def adopt_orphans(self) -> None:
         if not self.root.is_dir():
@@ -161,8 +190,24 @@ class Spool:
                     "could not adopt spool dir", extra={"dir": str(other), "error": str(exc)}
                 )
 
-    def read_segment(self, path: Path) -> list[SpooledMessage]:
+    def read_segment(self, path: Path) -> list[SpooledMessage | Poison]:
         return list(read_frames(path.read_bytes()))
+
+    def dead_letter(self, name: str, data: bytes) -> bool:
+        """Park ``data`` as ``dead-letters/<name>`` (written whole, fsynced, then renamed
+        into place). False when it is there already: a replay interrupted after parking
+        it parks it again, and that must neither duplicate nor count twice."""
+        self.dead_dir.mkdir(parents=True, exist_ok=True)
+        target = self.dead_dir / name
+        if target.exists():
+            return False
+        partial = target.with_name(f".{name}.partial")
+        with open(partial, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        partial.rename(target)
+        return True
 
     def remove_segment(self, path: Path) -> None:
         try:

@@ -253,3 +253,49 @@ def build_logged(
         rescued=ex.rescued,
         notes=ex.notes or [],
     )
+
+
+def exchange_bytes(ex: Exchange) -> int:
+    """The body bytes an exchange carries (request, response or stream chunks): what its
+    event's build and encoding cost grows with."""
+    size = len(ex.request_body) if ex.request_body is not None else 0
+    if ex.chunks is not None:
+        return size + sum(len(chunk) for chunk in ex.chunks)
+    return size + (len(ex.response_body) if ex.response_body is not None else 0)
+
+
+# Room for a cut body's wrapper ({"truncated": true, "bytes": N, "head": "..."}).
+_CUT_WRAPPER = 128
+
+
+def _cut(body: msgspec.Raw, keep: int) -> msgspec.Raw:
+    """A body cut to at most ``keep`` bytes of JSON: its size and the head that fits, as
+    text. Escaping can grow the head; each retry drops as many bytes as it overshot."""
+    head_bytes = max(keep - _CUT_WRAPPER, 0)
+    view = memoryview(body)
+    while True:
+        head = bytes(view[:head_bytes]).decode("utf-8", "ignore")
+        cut = _encode({"truncated": True, "bytes": len(body), "head": head})
+        if len(cut) <= keep or head_bytes == 0:
+            return msgspec.Raw(cut)
+        head_bytes = max(head_bytes - (len(cut) - keep), 0)
+
+
+def cap_bodies(event: RequestLogged, encoded_size: int, max_bytes: int) -> RequestLogged:
+    """The event within ``max_bytes`` encoded: the bodies share what the rest leaves, the
+    smaller one whole if it fits in half, the larger one cut to the remainder; marked
+    ``truncated``. Pure; only ever called for an event over the cap."""
+    request, response = event.request_body, event.response_body
+    budget = max(max_bytes - (encoded_size - len(request) - len(response)), 0)
+    small, large = sorted((len(request), len(response)))
+    small_keep = small if small <= budget // 2 else budget // 2
+    large_keep = budget - small_keep
+    keep_request, keep_response = (
+        (small_keep, large_keep) if len(request) <= len(response) else (large_keep, small_keep)
+    )
+    return msgspec.structs.replace(
+        event,
+        request_body=request if len(request) <= keep_request else _cut(request, keep_request),
+        response_body=response if len(response) <= keep_response else _cut(response, keep_response),
+        truncated=True,
+    )

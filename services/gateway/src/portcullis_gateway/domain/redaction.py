@@ -63,11 +63,11 @@ def redact_config(value: str) -> str:
     if not text.startswith(("{", "[")):
         return value  # a saved-config id, not a secret
     try:
-        parsed = _decode(text)
-    except msgspec.DecodeError:
-        # It may still hold a key; an unparseable config is not worth the risk.
+        return _encode(_mask(_decode(text))).decode()
+    except (msgspec.DecodeError, RecursionError):
+        # It may still hold a key; an unparseable config is not worth the risk. Nor is
+        # one nested too deep to walk (refused with a 400; its log must still be built).
         return REDACTED
-    return _encode(_mask(parsed)).decode()
 
 
 @functools.lru_cache(maxsize=512)

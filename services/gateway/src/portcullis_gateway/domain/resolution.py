@@ -126,7 +126,7 @@ def parse_config(value: str, providers: Mapping[str, ProviderSpec]) -> Node:
     try:
         return parse_routing_config(text, _names(providers))
     except ConfigError as exc:
-        raise InvalidRequest(str(exc), code=exc.code) from None
+        raise InvalidRequest(str(exc), code=exc.code, param=exc.path or None) from None
 
 
 def _timeout_s(header: str | None) -> float | None:

@@ -33,11 +33,13 @@ from portcullis_gateway.routes._relay import (
     wait_disconnect,
 )
 from portcullis_gateway.routing import (
+    ConfigError,
     Group,
     Leaf,
     Node,
     backoff_s,
     is_success,
+    may_call_again,
     should_retry,
     triggers_fallback,
 )
@@ -80,6 +82,10 @@ class RouteRun:
         self.gone: asyncio.Future | None = None
         self.routed = routed
         self.attempts: list[Attempt] = []
+        # Upstream calls made (the attempt tree may be cleared on the fast path), and
+        # whether MAX_UPSTREAM_ATTEMPTS stopped the walk.
+        self.calls = 0
+        self.limited = False
         self.upstream_ms = 0.0
         self._context: dict[str, Any] | None = None
         self.tried: Leaf | None = None
@@ -106,12 +112,21 @@ class RouteRun:
             return await self.leaf(node)
         return await self.group(node)
 
+    def out_of_attempts(self) -> bool:
+        """No call is left for this request: the walk ends with the outcome it has."""
+        if may_call_again(self.calls, self.ctx.rt.settings.max_upstream_attempts):
+            return False
+        self.limited = True
+        return True
+
     async def group(self, group: Group) -> Outcome:
         mode = group.mode
         if mode == "fallback":
             outcome = None
             for i, child in enumerate(group.children):
                 if outcome is not None:
+                    if self.out_of_attempts():
+                        break
                     outcome.discard()
                     self.check_caller()
                     self.ctx.ex.fallbacks += 1
@@ -125,7 +140,10 @@ class RouteRun:
         if mode == "loadbalance":
             return await self.loadbalance(group)
         if mode == "conditional":
-            index = conditional_index(group, self.context())
+            try:
+                index = conditional_index(group, self.context())
+            except ConfigError as exc:  # a value too long for a $regex
+                raise InvalidRequest(str(exc), code=exc.code) from None
             if index is None:
                 raise InvalidRequest(
                     f"no condition of {group.path} matched this request and it has no default",
@@ -145,6 +163,8 @@ class RouteRun:
                 return outcome
             skip.add(index)
             if len(skip) == len(group.children) or loadbalance_index(group, 0.0, skip) is None:
+                return outcome
+            if self.out_of_attempts():
                 return outcome
 
     def pick_loadbalance(self, group: Group, skip: set[int]) -> int:
@@ -211,6 +231,8 @@ class RouteRun:
                 self.ctx.rt.circuits.record(circuit_id, circuit, failed, ticket)
             if is_success(outcome.status) or not should_retry(outcome.status, retry, retries):
                 return outcome
+            if self.out_of_attempts():
+                return outcome
             assert retry is not None
             delay = backoff_s(
                 retries,
@@ -250,6 +272,7 @@ class RouteRun:
 
     def record(self, outcome: Outcome, latency_ms: float, retry_no: int) -> None:
         """One call in the attempt tree, and its time in the upstream total."""
+        self.calls += 1
         self.upstream_ms += latency_ms
         assert outcome.leaf is not None and outcome.target is not None
         self.attempts.append(
@@ -315,6 +338,12 @@ class RouteRun:
         ex.chose(target.provider, target.prices_id)
         url = prepared.url if prepared is not None else target.base_url + self.ctx.suffix
         ex.calling(url, prepared.notes if prepared is not None else None)
+        if self.limited:
+            limit = self.ctx.rt.settings.max_upstream_attempts
+            ex.notes = [
+                *(ex.notes or ()),
+                f"routing stopped after {limit} upstream attempts (MAX_UPSTREAM_ATTEMPTS)",
+            ]
         ex.retry_count = outcome.retries
         ex.option_index = leaf.path
         ex.attempts = self.attempts

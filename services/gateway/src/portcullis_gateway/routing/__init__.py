@@ -17,6 +17,7 @@ from portcullis_gateway.routing.config import (
 from portcullis_gateway.routing.decisions import (
     backoff_s,
     is_success,
+    may_call_again,
     parse_retry_after,
     retry_codes,
     should_retry,
@@ -38,6 +39,7 @@ __all__ = [
     "choose_condition",
     "evaluate",
     "is_success",
+    "may_call_again",
     "parse_config",
     "parse_config_object",
     "parse_retry_after",

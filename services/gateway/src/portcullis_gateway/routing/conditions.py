@@ -1,15 +1,33 @@
 """Conditional routing queries (``strategy.conditions[].query``): compiled once when the
 config is parsed, evaluated per request over ``metadata.*``, ``params.*`` and
 ``url.pathname``. MongoDB-style, as Portkey's: several keys in one object all have to
-hold, a bare value means ``$eq``, ``$and`` / ``$or`` take lists of queries."""
+hold, a bare value means ``$eq``, ``$and`` / ``$or`` take lists of queries.
+
+``$regex`` runs on RE2 (google-re2), whose matching time is linear in the text: a
+pattern that backtracks for minutes in Python's ``re`` (``(a+)+$``) takes microseconds
+(docs/decisions/0006-regex-engine.md). RE2 has no backreferences or lookaround; such a
+pattern is a 400 when the config is parsed."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+import re2
+
 from portcullis_gateway.routing._errors import ConfigError
+
+# Linear is not free: RE2's worst case is about 20 ns x (compiled program size) x (text
+# length), for a pattern whose DFA does not fit and falls back to the NFA
+# (``(a|b)*a(a|b){20}c``). Both factors are bounded, so one request's regex work stays
+# under ~40 ms even for a pattern built to be slow (typical patterns: microseconds);
+# 0006-regex-engine.md has the measurements.
+MAX_REGEX_PROGRAM_SIZE = 1000  # RE2 instructions of every $regex of a config, summed
+MAX_REGEX_TEXT_CHARS = 2048  # the longest value a $regex is matched against
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.never_capture = True  # a yes/no answer needs no groups: DFA only, faster
+_RE2_OPTIONS.log_errors = False  # a bad pattern is the caller's 400, not our stderr
+_RE2_OPTIONS.max_mem = 1 << 20  # per pattern (the default 8 MiB x cached configs adds up)
 
 _ROOTS = ("metadata", "params", "url")
 _COMPARE = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$regex"})
@@ -54,14 +72,45 @@ def _compile_field(key: str, value: Any, where: str) -> list[Query]:
         if op in ("$in", "$nin") and not isinstance(operand, list):
             raise ConfigError(f"{where}.{op}", "takes a list")
         if op == "$regex":
-            if not isinstance(operand, str):
-                raise ConfigError(f"{where}.{op}", "takes a string")
-            try:
-                operand = re.compile(operand)
-            except re.error as exc:
-                raise ConfigError(f"{where}.{op}", f"invalid regular expression: {exc}") from None
+            operand = compile_regex(operand, f"{where}.{op}")
         out.append(("cmp", field, op, operand))
     return out
+
+
+def compile_regex(pattern: Any, where: str) -> Any:
+    """An RE2 pattern, compiled once with the config; a ConfigError naming ``where``
+    if it is not a string, not RE2 syntax or too large."""
+    if not isinstance(pattern, str):
+        raise ConfigError(where, "takes a string")
+    try:
+        compiled = re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        raise ConfigError(
+            where,
+            f"invalid regular expression: {reason} (RE2 syntax: no backreferences or lookaround)",
+            code="invalid_regex",
+        ) from None
+    if compiled.programsize > MAX_REGEX_PROGRAM_SIZE:
+        raise regex_too_large(where, compiled.programsize)
+    return compiled
+
+
+def regex_too_large(where: str, size: int) -> ConfigError:
+    return ConfigError(
+        where,
+        f"regular expressions too large: {size} RE2 instructions, the limit for a config "
+        f"is {MAX_REGEX_PROGRAM_SIZE} (MAX_REGEX_PROGRAM_SIZE)",
+        code="regex_too_large",
+    )
+
+
+def regex_size(query: Query) -> int:
+    """RE2 instructions of every ``$regex`` in a compiled query (its matching cost per
+    character of text, at worst)."""
+    if query[0] != "cmp":
+        return sum(regex_size(q) for q in query[1])
+    return query[3].programsize if query[2] == "$regex" else 0
 
 
 def lookup(context: Mapping[str, Any], field: tuple[str, ...], missing: Any = None) -> Any:
@@ -110,7 +159,17 @@ def evaluate(query: Query, context: Mapping[str, Any]) -> bool:
     if op == "$nin":
         return value is _MISSING or value not in operand
     if op == "$regex":
-        return isinstance(value, str) and operand.search(value) is not None
+        if not isinstance(value, str):
+            return False
+        if len(value) > MAX_REGEX_TEXT_CHARS:
+            # Refused rather than cut: a cut text could match where the whole would not.
+            raise ConfigError(
+                "",
+                f"{'.'.join(field)} is {len(value)} characters; a $regex condition "
+                f"examines at most {MAX_REGEX_TEXT_CHARS} (MAX_REGEX_TEXT_CHARS)",
+                code="regex_text_too_long",
+            )
+        return operand.search(value) is not None
     if value is _MISSING:
         return False
     return _ordered(value, operand, op)

@@ -18,12 +18,29 @@ import msgspec
 from msgspec import Meta
 
 from portcullis_gateway.routing._errors import ConfigError
-from portcullis_gateway.routing.conditions import compile_query
+from portcullis_gateway.routing.conditions import (
+    MAX_REGEX_PROGRAM_SIZE,
+    compile_query,
+    regex_size,
+    regex_too_large,
+)
 
 # Portkey's defaults (docs: "Automatic Retries"): at most 5 retries, on these codes.
 MAX_RETRY_ATTEMPTS = 5
 DEFAULT_RETRY_CODES = frozenset({429, 500, 502, 503, 504})
 ROOT_PATH = "config"
+
+# Bounds on one config (issue 10, "bounded work per request"): a config is the caller's
+# input, parsed on the request path, so its size bounds the parse, the memory of the
+# cached tree and the walk. Each is far above any config seen in practice (Portkey's
+# examples use 2-5 targets, 1-2 levels); exceeding one is a 400 naming it.
+MAX_CONFIG_BYTES = 64 * 1024  # x-portkey-config header text
+MAX_CONFIG_TARGETS = 100  # targets at every level, counted together
+MAX_CONFIG_DEPTH = 8  # levels of targets inside targets below the root
+MAX_CONFIG_CONDITIONS = 50  # strategy.conditions of every group, counted together
+# Containers (objects, lists) inside each other anywhere in the config, override_params
+# included: what the tree and the per-request merge of override_params may walk.
+MAX_CONFIG_JSON_DEPTH = 64
 
 StatusCode = Annotated[int, Meta(ge=100, le=599)]
 Positive = Annotated[float, Meta(gt=0)]
@@ -228,6 +245,7 @@ def _user_path(path: str, child: str) -> str:
 def parse_config_object(raw: Any, providers: Collection[str]) -> Node:
     if not isinstance(raw, dict):
         raise ConfigError("", "x-portkey-config must be a JSON object")
+    check_bounds(raw)
     try:
         spec = _to_spec(raw)
     except msgspec.ValidationError as exc:
@@ -236,17 +254,116 @@ def parse_config_object(raw: Any, providers: Collection[str]) -> Node:
         where = match.group(1) if match else ""
         message = text[: match.start()] if match else text
         raise ConfigError(where, message) from None
-    return _resolve(spec, ROOT_PATH, Inherited(), providers)
+    root = _resolve(spec, ROOT_PATH, Inherited(), providers)
+    _check_regex_total(root)
+    return root
+
+
+def _check_regex_total(root: Node) -> None:
+    """Every ``$regex`` may be evaluated on one request (a fallback can visit every
+    conditional group), so their sizes are bounded together."""
+    total = 0
+    groups = [root] if isinstance(root, Group) else []
+    while groups:
+        group = groups.pop()
+        for i, condition in enumerate(group.conditions):
+            total += regex_size(condition.query)
+            if total > MAX_REGEX_PROGRAM_SIZE:
+                where = _user_path(group.path, f"strategy.conditions[{i}].query")
+                raise regex_too_large(where, total)
+        groups.extend(child for child in group.children if isinstance(child, Group))
 
 
 @functools.lru_cache(maxsize=512)
 def parse_config(text: str, providers: frozenset[str]) -> Node:
     """The config tree of an ``x-portkey-config`` header value (JSON text); cached."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            "",
+            f"x-portkey-config is {len(text)} characters; the limit is {MAX_CONFIG_BYTES} "
+            "(MAX_CONFIG_BYTES)",
+            code="config_too_large",
+        )
     try:
         raw = _decode(text)
     except msgspec.DecodeError:
         raise ConfigError("", "x-portkey-config is not valid JSON") from None
+    except RecursionError:
+        # msgspec stops at its own depth limit (in C): far past ours, so say ours.
+        raise _too_deep("") from None
     return parse_config_object(raw, providers)
+
+
+def _too_deep(where: str) -> ConfigError:
+    return ConfigError(
+        where,
+        f"objects and lists nest at most {MAX_CONFIG_JSON_DEPTH} levels deep "
+        "(MAX_CONFIG_JSON_DEPTH)",
+        code="config_too_deep",
+    )
+
+
+def check_bounds(raw: dict[str, Any]) -> None:
+    """Refuse a config over any of the limits above, before anything recurses over it.
+
+    One explicit-stack walk (no recursion, so a config nested 100,000 deep costs a
+    ``ConfigError``, not a ``RecursionError``) over every container, stopping at the
+    first limit crossed; the path is the one users write (``targets[0].targets[3]``)."""
+    targets = conditions = 0
+    # (value, user path, JSON depth, target depth or -1 when not a target)
+    stack: list[tuple[Any, str, int, int]] = [(raw, "", 1, 0)]
+    while stack:
+        value, where, depth, target_depth = stack.pop()
+        if depth > MAX_CONFIG_JSON_DEPTH:
+            raise _too_deep(where)
+        if isinstance(value, list):
+            stack.extend(
+                (item, f"{where}[{i}]", depth + 1, -1)
+                for i, item in enumerate(value)
+                if isinstance(item, dict | list)
+            )
+            continue
+        if target_depth >= 0:
+            strategy = value.get("strategy")
+            if isinstance(strategy, dict) and isinstance(strategy.get("conditions"), list):
+                conditions += len(strategy["conditions"])
+                if conditions > MAX_CONFIG_CONDITIONS:
+                    raise ConfigError(
+                        _join(where, "strategy.conditions"),
+                        f"a config has at most {MAX_CONFIG_CONDITIONS} conditions in all "
+                        "(MAX_CONFIG_CONDITIONS)",
+                        code="too_many_conditions",
+                    )
+        for key, item in value.items():
+            if not isinstance(item, dict | list):
+                continue
+            path = _join(where, key)
+            if key == "targets" and target_depth >= 0 and isinstance(item, list):
+                targets += len(item)
+                if targets > MAX_CONFIG_TARGETS:
+                    raise ConfigError(
+                        path,
+                        f"a config has at most {MAX_CONFIG_TARGETS} targets in all "
+                        "(MAX_CONFIG_TARGETS)",
+                        code="too_many_targets",
+                    )
+                if item and target_depth + 1 > MAX_CONFIG_DEPTH:
+                    raise ConfigError(
+                        path,
+                        f"targets nest at most {MAX_CONFIG_DEPTH} levels deep (MAX_CONFIG_DEPTH)",
+                        code="config_too_deep",
+                    )
+                stack.extend(
+                    (child, f"{path}[{i}]", depth + 2, target_depth + 1)
+                    for i, child in enumerate(item)
+                    if isinstance(child, dict | list)
+                )
+            else:
+                stack.append((item, path, depth + 1, -1))
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
 
 
 def _inherit(spec: TargetSpec, parent: Inherited) -> Inherited:

@@ -31,6 +31,13 @@ def triggers_fallback(
     return status in on_status_codes
 
 
+def may_call_again(calls_made: int, max_attempts: int) -> bool:
+    """Another upstream call for this request (a retry or the next fallback target)?
+    Every call counts, whichever target it went to, so a config's size cannot multiply
+    one request into more than ``max_attempts`` calls."""
+    return calls_made < max_attempts
+
+
 def retry_codes(retry: RetrySpec | None) -> frozenset[int]:
     if retry is None or retry.on_status_codes is None:
         return DEFAULT_RETRY_CODES

@@ -105,15 +105,21 @@ class LogStore:
         """Write (or overwrite: keys derive from ids, so a redelivery replaces) one log."""
         await self._writer.put(key, body)
 
-    def _get(self, key: str) -> bytes | None:
+    def _ask(self, call: Callable[[str, str], T], key: str) -> T | None:
+        """One minio call about one object; None when there is no such object."""
         try:
-            response = self._client.get_object(self.bucket, key)
+            return call(self.bucket, key)
         except S3Error as err:
             if err.code in _MISSING:
                 return None
             raise StoreUnavailable(f"S3 refused the read: {err.code}") from err
         except Exception as exc:
             raise StoreUnavailable(f"S3 unreachable: {type(exc).__name__}") from exc
+
+    def _get(self, key: str) -> bytes | None:
+        response = self._ask(self._client.get_object, key)
+        if response is None:
+            return None
         try:
             return response.read()
         finally:
@@ -123,6 +129,13 @@ class LogStore:
     async def get(self, key: str) -> bytes | None:
         """The stored bytes, or None when no such log exists."""
         return await self._run(self._get, key)
+
+    def _exists(self, key: str) -> bool:
+        return self._ask(self._client.stat_object, key) is not None
+
+    async def exists(self, key: str) -> bool:
+        """Whether a log is stored under ``key`` (a HEAD, no body read)."""
+        return await self._run(self._exists, key)
 
     def _list(self, prefix: str) -> list[str]:
         return [o.object_name for o in self._client.list_objects(self.bucket, prefix, True)]

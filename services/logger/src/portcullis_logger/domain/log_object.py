@@ -101,6 +101,9 @@ class LogObject(msgspec.Struct, kw_only=True):
     attempts: list[Attempt] = []
     # What the provider adapter dropped or clamped from the request.
     notes: list[str] = []
+    # A body was cut (the gateway's MAX_LOG_BYTES) or lost with its oversized object:
+    # the log is what could be kept, and says so (decision 0005).
+    truncated: bool = False
 
 
 _encode = msgspec.json.Encoder().encode
@@ -197,6 +200,7 @@ def build_log_object(event: RequestLogged, log_id: str) -> LogObject:
         metrics=metrics,
         attempts=event.attempts,
         notes=event.notes,
+        truncated=event.truncated,
     )
 
 

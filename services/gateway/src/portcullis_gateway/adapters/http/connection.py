@@ -113,7 +113,7 @@ class Response:
         return data
 
     async def read(self) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while True:
             chunk = await self.readany()
             if not chunk:
@@ -179,7 +179,7 @@ class Connection(asyncio.Protocol):
         self._headers: list[tuple[bytes, bytes]] = []
         self._ctype = ""
         self._encoding = b""
-        self._decoder = None
+        self._decoder: zlib._Decompress | None = None
         self._inflated = False  # the decoder has taken a piece of the body without error
         self._started = False  # a byte of the answer has arrived
         self._complete = False

@@ -56,10 +56,10 @@ class Pool:
         try:
             conn = await connect(origin, deadline, loop)
         except BaseException:
-            self._live.discard(placeholder)  # type: ignore[arg-type]
+            self._live.discard(placeholder)
             self._wake_one()
             raise
-        self._live.discard(placeholder)  # type: ignore[arg-type]
+        self._live.discard(placeholder)
         self._live.add(conn)
         conn.reused = False
         return conn
