@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from minio import Minio
 from portcullis_stack.servers import (
     ManagedProcess,
     S3Keys,
@@ -65,6 +66,13 @@ class Platform:
     @property
     def analytics_port(self) -> int:
         return self["analytics"].port
+
+    def s3_client(self) -> Minio:
+        """A client of the platform's S3, signing with its keys (it refuses anonymous)."""
+        keys = self.s3_keys
+        return Minio(
+            self.s3_endpoint, keys.access_key, keys.secret_key.get_secret_value(), secure=False
+        )
 
     def provider_headers(self, **extra: str) -> dict[str, str]:
         return {

@@ -7,7 +7,6 @@ import datetime as dt
 import time
 
 import httpx
-from minio import Minio
 
 from tests.e2e.platform import S3_BUCKET, Platform, poll
 
@@ -34,10 +33,7 @@ async def _send(platform: Platform, count: int, pause: float, on_sent=None) -> l
 
 
 def _stored_log_keys(platform: Platform) -> list[str]:
-    keys = platform.s3_keys
-    client = Minio(
-        platform.s3_endpoint, keys.access_key, keys.secret_key.get_secret_value(), secure=False
-    )
+    client = platform.s3_client()
     return [
         obj.object_name for obj in client.list_objects(S3_BUCKET, prefix="logs/", recursive=True)
     ]
