@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,11 +33,11 @@ from portcullis.subjects import (
     metrics_subject,
 )
 from portcullis_stack.servers import (
-    ManagedProcess,
-    free_port,
-    http_ready,
+    S3Keys,
     nats_process,
+    seaweed_ports,
     seaweed_process,
+    service_process,
 )
 
 # About the size of a small chat completion's log: ~0.4 KB in, ~0.6 KB out.
@@ -129,13 +128,15 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="drain-bench-"))
     prefix = f"PORTCULLIS_{args.service.upper()}_"
     servers = [nats_process(work / "nats").start(30)]
-    url = f"nats://127.0.0.1:{servers[0].argv[servers[0].argv.index('-p') + 1]}"
+    url = f"nats://127.0.0.1:{servers[0].port}"
     env = {prefix + "NATS_URL": url, prefix + "LOG_LEVEL": "WARNING"}
     if args.service == "logger":
-        s3 = seaweed_process(work / "s3").start(60)
+        keys = S3Keys.generate()
+        s3 = seaweed_process(work / "s3", keys).start(60)
         servers.append(s3)
-        port = next(a.split("=")[1] for a in s3.argv if a.startswith("-s3.port="))
-        env[prefix + "S3_ENDPOINT"] = f"127.0.0.1:{port}"
+        env[prefix + "S3_ENDPOINT"] = f"127.0.0.1:{seaweed_ports(s3).s3}"
+        env[prefix + "S3_ACCESS_KEY"] = keys.access_key
+        env[prefix + "S3_SECRET_KEY"] = keys.secret_key.get_secret_value()
         stream, durable = LOGS_STREAM, LOGGER_DURABLE
     else:
         env[prefix + "CHDB_PATH"] = str(work / "chdb")
@@ -143,14 +144,13 @@ def main() -> None:
     for setting in args.env:
         key, _, value = setting.partition("=")
         env[prefix + key.upper()] = value
-    http_port = free_port()
-    env[prefix + "HTTP_PORT"] = str(http_port)
-    worker = ManagedProcess(
-        name=args.service,
-        argv=[sys.executable, "-m", f"portcullis_{args.service}"],
-        ready=http_ready(f"http://127.0.0.1:{http_port}/health"),
-        log_path=work / f"{args.service}.log",
-        env=env,
+    worker = service_process(
+        args.service,
+        f"portcullis_{args.service}",
+        prefix + "HTTP_PORT",
+        "/health",
+        work / f"{args.service}.log",
+        env,
     )
     try:
         asyncio.run(publish_all(url, args.service, args.n))

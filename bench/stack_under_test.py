@@ -14,6 +14,7 @@ from portcullis_stack.health import infra_checks, service_checks
 from portcullis_stack.plan import DataPaths, ProcessSpec, build_plan, nats_url, s3_endpoint
 from portcullis_stack.ports import settings_on_free_ports
 from portcullis_stack.provision import provision_bucket, provision_streams
+from portcullis_stack.s3_keys import keys_for
 from portcullis_stack.servers import ManagedProcess
 from portcullis_stack.settings import StackSettings
 
@@ -86,8 +87,9 @@ def start_stack(workdir: Path, gateway_cpu: int, other_cpu: int) -> BenchStack:
     paths = DataPaths.under(s.data_dir)
     for folder in paths.folders():
         folder.mkdir(parents=True, exist_ok=True)
-    specs = {spec.name: spec for spec in build_plan(s, paths, sys.executable)}
-    checks = {c.name: c.check for c in [*infra_checks(s), *service_checks(s)]}
+    keys = keys_for(paths.s3_identities, s.s3_access_key, s.s3_secret_key)
+    specs = {spec.name: spec for spec in build_plan(s, paths, sys.executable, keys)}
+    checks = {c.name: c.check for c in [*infra_checks(s, keys), *service_checks(s)]}
     logs = workdir / "logs"
     stack = BenchStack(s)
 
@@ -100,7 +102,7 @@ def start_stack(workdir: Path, gateway_cpu: int, other_cpu: int) -> BenchStack:
         for name in INFRA:
             start(name, other_cpu, 90)
         provision_streams(nats_url(s))
-        provision_bucket(s3_endpoint(s), s.s3_access_key, s.s3_secret_key, s.s3_bucket)
+        provision_bucket(s3_endpoint(s), keys, s.s3_bucket)
         for name in WORKERS:
             start(name, other_cpu, 120)
         start("gateway", gateway_cpu, 60)

@@ -12,11 +12,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from minio import Minio
 from minio.error import S3Error
 from portcullis_logger.domain.keys import object_key
 
-from tests.e2e.platform import S3_ACCESS_KEY, S3_BUCKET, S3_SECRET_KEY, Platform, poll
+from tests.e2e.platform import S3_BUCKET, Platform, poll
 
 MB = 1024 * 1024
 
@@ -46,7 +45,7 @@ def _chat(platform: Platform, body: dict) -> httpx.Response:
 
 def _stored(platform: Platform, request_id: str, wait_s: float = 60) -> dict:
     """The LogObject as the logger wrote it to S3, waiting for it to appear."""
-    client = Minio(platform.s3_endpoint, S3_ACCESS_KEY, S3_SECRET_KEY, secure=False)
+    client = platform.s3_client()
     key = object_key("default", request_id)
     deadline = time.monotonic() + wait_s
     while True:

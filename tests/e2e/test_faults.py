@@ -7,9 +7,8 @@ import datetime as dt
 import time
 
 import httpx
-from minio import Minio
 
-from tests.e2e.platform import S3_ACCESS_KEY, S3_BUCKET, S3_SECRET_KEY, Platform, poll
+from tests.e2e.platform import S3_BUCKET, Platform, poll
 
 
 async def _send(platform: Platform, count: int, pause: float, on_sent=None) -> list[str]:
@@ -34,7 +33,7 @@ async def _send(platform: Platform, count: int, pause: float, on_sent=None) -> l
 
 
 def _stored_log_keys(platform: Platform) -> list[str]:
-    client = Minio(platform.s3_endpoint, S3_ACCESS_KEY, S3_SECRET_KEY, secure=False)
+    client = platform.s3_client()
     return [
         obj.object_name for obj in client.list_objects(S3_BUCKET, prefix="logs/", recursive=True)
     ]

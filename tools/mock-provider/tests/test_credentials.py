@@ -3,14 +3,13 @@ JWT-bearer grant and hands out numbered tokens with a settable lifetime; the Sig
 secret is a setting."""
 
 import base64
-import sys
 import time
 
 import httpx
 import msgspec
 import pytest
 from portcullis_gateway.providers.sigv4 import sign_aws_request
-from portcullis_stack.servers import ManagedProcess, free_port, http_ready
+from portcullis_stack.servers import mock_process
 
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -18,18 +17,14 @@ JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
-    port = free_port()
-    proc = ManagedProcess(
-        name="mock-provider-credentials",
-        argv=[sys.executable, "-m", "mock_provider", "--host", "127.0.0.1", "--port", str(port)],
-        ready=http_ready(f"http://127.0.0.1:{port}/health"),
-        log_path=tmp_path_factory.mktemp("mock") / "mock.log",
-        env={
+    proc = mock_process(
+        tmp_path_factory.mktemp("mock") / "mock.log",
+        {
             "PORTCULLIS_MOCK_TOKEN_EXPIRES_IN": "1234",
             "PORTCULLIS_MOCK_AWS_SECRET_ACCESS_KEY": "team-secret",
         },
     ).start()
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{proc.port}"
     proc.stop()
 
 

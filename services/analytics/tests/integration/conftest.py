@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import math
-import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from portcullis.natsio import ensure_streams
 from portcullis.subjects import RPC_ANALYTICS_QUERY, metrics_subject
 from portcullis_analytics.adapters.store import AnalyticsStore
 from portcullis_stack.probing import scrape, wait_for
-from portcullis_stack.servers import ManagedProcess, free_port, http_ready
+from portcullis_stack.servers import ManagedProcess, service_process
 
 
 def chdb_session(path: str):
@@ -129,9 +128,12 @@ def kit() -> type[Kit]:
 
 
 class AnalyticsProcess:
-    def __init__(self, proc: ManagedProcess, port: int) -> None:
+    def __init__(self, proc: ManagedProcess) -> None:
         self.proc = proc
-        self.port = port
+
+    @property
+    def port(self) -> int:
+        return self.proc.port
 
     def metric(self, name: str) -> float:
         return scrape(self.port).get(name, 0.0)
@@ -146,23 +148,22 @@ def start_analytics(tmp_path: Path, fresh_nats) -> Iterator[Callable[..., Analyt
     chdb_path = tmp_path / "chdb"
 
     def start(**env: str) -> AnalyticsProcess:
-        port = free_port()
         environment = {
             "PORTCULLIS_ANALYTICS_NATS_URL": fresh_nats.url,
             "PORTCULLIS_ANALYTICS_CHDB_PATH": str(chdb_path),
-            "PORTCULLIS_ANALYTICS_HTTP_PORT": str(port),
         }
         environment.update({f"PORTCULLIS_ANALYTICS_{k.upper()}": v for k, v in env.items()})
-        proc = ManagedProcess(
-            name=f"analytics-{port}",
-            argv=[sys.executable, "-m", "portcullis_analytics"],
-            ready=http_ready(f"http://127.0.0.1:{port}/health"),
-            log_path=tmp_path / f"analytics-{port}.log",
-            env=environment,
+        proc = service_process(
+            f"analytics-{len(started)}",
+            "portcullis_analytics",
+            "PORTCULLIS_ANALYTICS_HTTP_PORT",
+            "/health",
+            tmp_path / f"analytics-{len(started)}.log",
+            environment,
         )
         started.append(proc)
         proc.start(timeout=60)
-        return AnalyticsProcess(proc, port)
+        return AnalyticsProcess(proc)
 
     yield start
     for proc in started:

@@ -4,7 +4,6 @@ NATS and Valkey of the session fixtures; helpers to read the events from JetStre
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import pytest
 from nats.js.errors import NotFoundError
 from portcullis.events import decode_log, decode_metric
 from portcullis.subjects import LOGS_STREAM, METRICS_STREAM, logs_subject, metrics_subject
-from portcullis_stack.servers import ManagedProcess, free_port, http_ready
+from portcullis_stack.servers import ManagedProcess, mock_process, service_process
 
 
 @dataclass
@@ -67,12 +66,10 @@ class Gateway:
 def start_gateway(
     base: Path, nats_url: str, redis_url: str, ready_timeout: float = 30, **env: str
 ) -> Gateway:
-    port = free_port()
     workspace = f"t{uuid.uuid4().hex[:10]}"
     spool_dir = base / "spool"
     full_env = {
         "PORTCULLIS_GATEWAY_HOST": "127.0.0.1",
-        "PORTCULLIS_GATEWAY_PORT": str(port),
         "PORTCULLIS_GATEWAY_NATS_URL": nats_url,
         "PORTCULLIS_GATEWAY_REDIS_URL": redis_url,
         "PORTCULLIS_GATEWAY_SPOOL_DIR": str(spool_dir),
@@ -80,14 +77,15 @@ def start_gateway(
         "PORTCULLIS_GATEWAY_ALLOW_PRIVATE_CUSTOM_HOSTS": "true",
         **{f"PORTCULLIS_GATEWAY_{k.upper()}": v for k, v in env.items()},
     }
-    process = ManagedProcess(
-        name="gateway",
-        argv=[sys.executable, "-m", "portcullis_gateway"],
-        ready=http_ready(f"http://127.0.0.1:{port}/v1/health"),
-        log_path=base / "gateway.log",
-        env=full_env,
+    process = service_process(
+        "gateway",
+        "portcullis_gateway",
+        "PORTCULLIS_GATEWAY_PORT",
+        "/v1/health",
+        base / "gateway.log",
+        full_env,
     ).start(timeout=ready_timeout)
-    return Gateway(f"http://127.0.0.1:{port}", process, workspace, nats_url, spool_dir)
+    return Gateway(f"http://127.0.0.1:{process.port}", process, workspace, nats_url, spool_dir)
 
 
 @pytest.fixture(scope="session")
@@ -98,14 +96,8 @@ def gateway_factory():
 
 @pytest.fixture(scope="session")
 def mock(tmp_path_factory) -> Iterator[Mock]:
-    port = free_port()
-    process = ManagedProcess(
-        name="mock-provider",
-        argv=[sys.executable, "-m", "mock_provider", "--host", "127.0.0.1", "--port", str(port)],
-        ready=http_ready(f"http://127.0.0.1:{port}/health"),
-        log_path=tmp_path_factory.mktemp("mock") / "mock.log",
-    ).start()
-    yield Mock(f"http://127.0.0.1:{port}", process)
+    process = mock_process(tmp_path_factory.mktemp("mock") / "mock.log").start()
+    yield Mock(f"http://127.0.0.1:{process.port}", process)
     process.stop()
 
 

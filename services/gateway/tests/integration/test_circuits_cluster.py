@@ -14,7 +14,7 @@ import pytest
 import redis
 from portcullis_gateway.adapters.circuits import Circuits, redis_keys
 from portcullis_gateway.routing.config import CircuitSpec
-from portcullis_stack.servers import ManagedProcess, free_port, tcp_ready, valkey_argv
+from portcullis_stack.servers import Launch, ManagedProcess, tcp_ready, valkey_argv
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
@@ -34,26 +34,28 @@ def start_cluster(base: Path) -> list[ManagedProcess]:
 
 
 def _form_cluster(base: Path, nodes: list[ManagedProcess]) -> list[ManagedProcess]:
-    ports = [free_port() for _ in range(MASTERS)]
-    # Free ports may lie above 55535, where the default bus port (+10000) cannot.
-    bus_ports = [free_port() for _ in range(MASTERS)]
-    for port, bus_port in zip(ports, bus_ports, strict=True):
-        data = base / str(port)
-        argv = valkey_argv(port, data) + [
-            "--cluster-enabled", "yes",
-            "--cluster-port", str(bus_port),
-            "--cluster-config-file", str(data / "nodes.conf"),
-            "--appendonly", "no",
-        ]  # fmt: skip
+    for i in range(MASTERS):
+        data = base / f"node-{i}"
         data.mkdir(parents=True)
-        node = ManagedProcess(
-            name=f"valkey-cluster-{port}",
-            argv=argv,
-            ready=tcp_ready(port),
-            log_path=base / f"valkey-{port}.log",
+
+        def layout(drawn: tuple[int, ...], data: Path = data) -> Launch:
+            # The bus port is drawn too: a free port above 55535 has no default (+10000).
+            port, bus_port = drawn
+            argv = valkey_argv(port, data) + [
+                "--cluster-enabled", "yes",
+                "--cluster-port", str(bus_port),
+                "--cluster-config-file", str(data / "nodes.conf"),
+                "--appendonly", "no",
+            ]  # fmt: skip
+            return Launch(argv, tcp_ready(port))
+
+        node = ManagedProcess.on_free_ports(
+            f"valkey-cluster-{i}", 2, layout, base / f"valkey-{i}.log"
         )
         nodes.append(node)  # before start: one that never gets ready is stopped too
         node.start()
+    ports = [node.ports[0] for node in nodes]
+    bus_ports = [node.ports[1] for node in nodes]
     clients = [redis.Redis(port=port) for port in ports]
     try:
         share = REDIS_CLUSTER_HASH_SLOTS // MASTERS

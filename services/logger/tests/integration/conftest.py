@@ -6,7 +6,6 @@ gateway does (Nats-Msg-Id and W3C traceparent headers)."""
 from __future__ import annotations
 
 import contextlib
-import sys
 import threading
 import time
 import uuid
@@ -23,7 +22,7 @@ from portcullis.ids import new_request_id
 from portcullis.natsio import ensure_streams
 from portcullis.subjects import RPC_LOGS_GET, logs_subject
 from portcullis_stack.probing import scrape, wait_for
-from portcullis_stack.servers import ManagedProcess, free_port, http_ready
+from portcullis_stack.servers import ManagedProcess, service_process
 
 REQUEST_BODY = b'{"model": "gpt-4o-mini",   "messages":[{"role":"user","content":"hi"}]}'
 RESPONSE_BODY = b'{"id":"chatcmpl-1","object":"chat.completion","choices":[]}'
@@ -90,9 +89,20 @@ async def get_log(nc, log_id: str, workspace: str) -> rpc.RpcReply:
 
 
 class LoggerProcess:
-    def __init__(self, proc: ManagedProcess, port: int) -> None:
+    def __init__(self, proc: ManagedProcess, starting: threading.Thread | None = None) -> None:
         self.proc = proc
-        self.port = port
+        self._starting = starting
+
+    @property
+    def port(self) -> int:
+        return self.proc.port
+
+    def wait_started(self, timeout: float) -> None:
+        """For a logger started with ``wait=False``: block until its start (which may
+        have drawn new ports) is over, and fail unless it came up."""
+        if self._starting is not None:
+            self._starting.join(timeout)
+        assert self.proc.running and self.proc.is_ready(), self.proc.tail()
 
     def metric(self, name: str) -> float:
         return scrape(self.port).get(name, 0.0)
@@ -149,31 +159,33 @@ def start_logger(
     started: list[ManagedProcess] = []
 
     def start(wait: bool = True, s3_endpoint: str | None = None, **env: str) -> LoggerProcess:
-        port = free_port()
         environment = {
             "PORTCULLIS_LOGGER_NATS_URL": fresh_nats.url,
             "PORTCULLIS_LOGGER_S3_ENDPOINT": s3_endpoint or s3_server.endpoint,
             "PORTCULLIS_LOGGER_S3_ACCESS_KEY": s3_server.access_key,
             "PORTCULLIS_LOGGER_S3_SECRET_KEY": s3_server.secret_key,
             "PORTCULLIS_LOGGER_S3_BUCKET": bucket,
-            "PORTCULLIS_LOGGER_HTTP_PORT": str(port),
             "PORTCULLIS_LOGGER_LOG_LEVEL": "INFO",
         }
         environment.update({f"PORTCULLIS_LOGGER_{k.upper()}": v for k, v in env.items()})
-        proc = ManagedProcess(
-            name=f"logger-{port}",
-            argv=[sys.executable, "-m", "portcullis_logger"],
-            ready=http_ready(f"http://127.0.0.1:{port}/health"),
-            log_path=tmp_path / f"logger-{port}.log",
-            env=environment,
+        proc = service_process(
+            f"logger-{len(started)}",
+            "portcullis_logger",
+            "PORTCULLIS_LOGGER_HTTP_PORT",
+            "/health",
+            tmp_path / f"logger-{len(started)}.log",
+            environment,
         )
         started.append(proc)
         if wait:
             proc.start(timeout=30)
-        else:
-            # Launch now, readiness later (the caller brings a dependency up first).
-            threading.Thread(target=_start_quietly, args=(proc,), daemon=True).start()
-        return LoggerProcess(proc, port)
+            return LoggerProcess(proc)
+        # Launch now, readiness later (the caller brings a dependency up first). The
+        # ports are drawn before the thread starts, so the caller may read them at once.
+        proc.lay_out()
+        starting = threading.Thread(target=_start_quietly, args=(proc,), daemon=True)
+        starting.start()
+        return LoggerProcess(proc, starting)
 
     yield start
     for proc in started:

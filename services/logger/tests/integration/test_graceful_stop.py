@@ -88,7 +88,7 @@ async def test_writes_stuck_past_the_grace_are_handed_back(
             stop_grace_s="1",
             ack_wait_s="60",
         )
-        await asyncio.to_thread(stuck.proc.wait_ready, 30)
+        await asyncio.to_thread(stuck.wait_started, 30)
 
         async def writes_hanging() -> bool:
             info = await js.consumer_info(LOGS_STREAM, LOGGER_DURABLE)

@@ -230,12 +230,14 @@ async def test_poison_message_goes_to_dlq_without_blocking(
 
 
 async def test_start_before_s3_then_outage_dead_letters_after_max_deliver(
-    kit, start_logger, nats_client, tmp_path, workspace
+    kit, start_logger, nats_client, tmp_path, workspace, s3_server
 ):
-    from portcullis_stack.servers import seaweed_process
+    from portcullis_stack.servers import seaweed_ports, seaweed_process
 
-    seaweed = seaweed_process(tmp_path / "own-s3")
-    endpoint = f"127.0.0.1:{seaweed.argv[seaweed.argv.index('-s3') + 1].split('=')[1]}"
+    # Its own store, on the keys start_logger hands the logger; its ports are drawn now
+    # so the logger can be pointed at it before it runs.
+    seaweed = seaweed_process(tmp_path / "own-s3", s3_server.keys).lay_out()
+    endpoint = f"127.0.0.1:{seaweed_ports(seaweed).s3}"
     # The logger comes up first and waits for S3 (start order does not matter).
     logger = start_logger(
         wait=False,

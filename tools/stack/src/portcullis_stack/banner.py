@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from portcullis_stack.plan import DataPaths
 from portcullis_stack.settings import StackSettings
 
 READY_LINE = "Portcullis is ready"
@@ -44,7 +45,9 @@ def ready_box(s: StackSettings, data_dir: Path) -> str:
         ("mock LLM", f"http://{h}:{s.mock_port}/v1   (any API key works)"),
         ("NATS", f"nats://{h}:{s.nats_port}   (monitor http://{h}:{s.nats_monitor_port})"),
         ("Valkey", f"redis://{h}:{s.valkey_port}/0"),
-        ("S3", f"http://{h}:{s.s3_port}   (bucket {s.s3_bucket})"),
+        ("S3", f"http://{h}:{s.s3_port}   (bucket {s.s3_bucket}; signed requests only)"),
+        # Where the keys are, never the keys: this box goes to terminals and CI logs.
+        ("S3 keys", str(DataPaths.under(data_dir).s3_identities)),
         ("data", str(data_dir)),
     ]
     width = max(len(label) for label, _ in rows)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import redis
 
-from portcullis_stack.servers import http_ready
+from portcullis_stack.s3_keys import S3Keys
+from portcullis_stack.servers import http_ready, s3_ready
 from portcullis_stack.settings import StackSettings
 
 
@@ -36,13 +37,14 @@ def _http(name: str, url: str) -> HealthCheck:
     return HealthCheck(name, f"GET {url}", http_ready(url))
 
 
-def infra_checks(s: StackSettings) -> list[HealthCheck]:
+def infra_checks(s: StackSettings, keys: S3Keys) -> list[HealthCheck]:
     h = s.host
+    s3 = f"{h}:{s.s3_port}"
     return [
         _http("nats", f"http://{h}:{s.nats_monitor_port}/healthz?js-enabled-only=true"),
         HealthCheck("valkey", f"PING redis://{h}:{s.valkey_port}", valkey_ready(h, s.valkey_port)),
-        # The S3 gateway answers ListBuckets on / once the filer behind it is up.
-        _http("seaweedfs", f"http://{h}:{s.s3_port}/"),
+        # The S3 gateway answers a signed ListBuckets once the filer behind it is up.
+        HealthCheck("seaweedfs", f"signed ListBuckets http://{s3}/", s3_ready(s3, keys)),
     ]
 
 

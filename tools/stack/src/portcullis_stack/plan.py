@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from portcullis_stack import servers
+from portcullis_stack.s3_keys import S3Keys
 from portcullis_stack.settings import StackSettings
 
 INFRA = ("nats", "valkey", "seaweedfs")
@@ -25,6 +26,8 @@ class DataPaths:
     seaweedfs: Path
     chdb: Path
     gateway_spool: Path
+    # SeaweedFS's S3 identities: the store's keys (mode 0600; see s3_keys.py).
+    s3_identities: Path
 
     @classmethod
     def under(cls, root: Path) -> DataPaths:
@@ -35,6 +38,7 @@ class DataPaths:
             seaweedfs=root / "seaweedfs",
             chdb=root / "chdb",
             gateway_spool=root / "spool" / "gateway",
+            s3_identities=root / "s3-identities.json",
         )
 
     def folders(self) -> list[Path]:
@@ -106,8 +110,9 @@ def port_claims(s: StackSettings) -> list[PortClaim]:
     return claims
 
 
-def service_env(s: StackSettings, paths: DataPaths) -> dict[str, dict[str, str]]:
-    """The environment each service process gets on top of the runner's own."""
+def service_env(s: StackSettings, paths: DataPaths, keys: S3Keys) -> dict[str, dict[str, str]]:
+    """The environment each service process gets on top of the runner's own. The S3
+    secret reaches the logger this way only: never on a command line, which `ps` shows."""
     common = {"PYTHONUNBUFFERED": "1"}
     nats = nats_url(s)
     return {
@@ -131,8 +136,8 @@ def service_env(s: StackSettings, paths: DataPaths) -> dict[str, dict[str, str]]
             **common,
             "PORTCULLIS_LOGGER_NATS_URL": nats,
             "PORTCULLIS_LOGGER_S3_ENDPOINT": s3_endpoint(s),
-            "PORTCULLIS_LOGGER_S3_ACCESS_KEY": s.s3_access_key,
-            "PORTCULLIS_LOGGER_S3_SECRET_KEY": s.s3_secret_key,
+            "PORTCULLIS_LOGGER_S3_ACCESS_KEY": keys.access_key,
+            "PORTCULLIS_LOGGER_S3_SECRET_KEY": keys.secret_key.get_secret_value(),
             "PORTCULLIS_LOGGER_S3_SECURE": "false",
             "PORTCULLIS_LOGGER_S3_BUCKET": s.s3_bucket,
             "PORTCULLIS_LOGGER_HTTP_HOST": s.host,
@@ -149,14 +154,18 @@ def service_env(s: StackSettings, paths: DataPaths) -> dict[str, dict[str, str]]
     }
 
 
-def build_plan(s: StackSettings, paths: DataPaths, python: str) -> list[ProcessSpec]:
+def build_plan(s: StackSettings, paths: DataPaths, python: str, keys: S3Keys) -> list[ProcessSpec]:
     """Infrastructure first, then the services (honcho starts them in this order; the
-    services wait for NATS themselves, so order is a courtesy, not a requirement)."""
-    env = service_env(s, paths)
+    services wait for NATS themselves, so order is a courtesy, not a requirement).
+    SeaweedFS reads the keys from ``paths.s3_identities``, which must hold ``keys``."""
+    env = service_env(s, paths, keys)
     return [
         ProcessSpec("nats", servers.nats_argv(s.nats_port, s.nats_monitor_port, paths.nats)),
         ProcessSpec("valkey", servers.valkey_argv(s.valkey_port, paths.valkey)),
-        ProcessSpec("seaweedfs", servers.seaweed_argv(seaweed_ports(s), paths.seaweedfs)),
+        ProcessSpec(
+            "seaweedfs",
+            servers.seaweed_argv(seaweed_ports(s), paths.seaweedfs, paths.s3_identities),
+        ),
         ProcessSpec(
             "mock",
             [python, "-m", "mock_provider", "--host", s.host, "--port", str(s.mock_port)],

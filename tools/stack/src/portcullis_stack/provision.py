@@ -12,6 +12,8 @@ from minio import Minio
 from minio.error import S3Error
 from portcullis.natsio import ensure_streams
 
+from portcullis_stack.s3_keys import S3Keys
+
 
 async def _ensure_streams(url: str) -> None:
     nc = await nats.connect(url, name="portcullis-up", allow_reconnect=False, connect_timeout=2)
@@ -25,12 +27,18 @@ def provision_streams(url: str, timeout: float = 15.0) -> None:
     asyncio.run(asyncio.wait_for(_ensure_streams(url), timeout))
 
 
-def provision_bucket(endpoint: str, access_key: str, secret_key: str, bucket: str) -> None:
+def provision_bucket(endpoint: str, keys: S3Keys, bucket: str) -> None:
     http = urllib3.PoolManager(
         timeout=urllib3.Timeout(connect=2, read=10),
         retries=urllib3.Retry(total=2, backoff_factor=0.2),
     )
-    client = Minio(endpoint, access_key, secret_key, secure=False, http_client=http)
+    client = Minio(
+        endpoint,
+        keys.access_key,
+        keys.secret_key.get_secret_value(),
+        secure=False,
+        http_client=http,
+    )
     try:
         if client.bucket_exists(bucket):
             return

@@ -7,24 +7,44 @@ platform a developer runs and the one the tests run are started the same way.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+import urllib3
+from minio import Minio
+from minio.error import MinioException
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from portcullis_stack.managed import Launch, ManagedProcess, PortTaken, free_port
+from portcullis_stack.s3_keys import S3Keys, write_identities
+
+__all__ = [
+    "Launch",
+    "ManagedProcess",
+    "PortTaken",
+    "S3Keys",
+    "SeaweedPorts",
+    "free_port",
+    "http_ready",
+    "mock_process",
+    "nats_argv",
+    "nats_process",
+    "port_in_use",
+    "s3_ready",
+    "seaweed_argv",
+    "seaweed_identities",
+    "seaweed_ports",
+    "seaweed_process",
+    "service_process",
+    "tcp_ready",
+    "valkey_argv",
+    "valkey_process",
+]
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
@@ -46,6 +66,27 @@ def http_ready(url: str, ok: tuple[int, ...] = (200,)) -> Callable[[], bool]:
             return err.code in ok
         except OSError:
             return False
+
+    return check
+
+
+def s3_ready(endpoint: str, keys: S3Keys) -> Callable[[], bool]:
+    """A signed ListBuckets answers: the S3 gateway is up, the filer behind it too, and
+    the keys are the ones it was given (an anonymous request only ever gets a 403)."""
+
+    def check() -> bool:
+        http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=0.5, read=2), retries=False)
+        client = Minio(
+            endpoint, keys.access_key, keys.secret_key.get_secret_value(), secure=False,
+            http_client=http,
+        )  # fmt: skip
+        try:
+            client.list_buckets()
+            return True
+        except (MinioException, urllib3.exceptions.HTTPError, OSError):
+            return False
+        finally:
+            http.clear()
 
     return check
 
@@ -110,10 +151,6 @@ class SeaweedPorts:
     volume: int
     filer: int
 
-    @classmethod
-    def free(cls) -> SeaweedPorts:
-        return cls(s3=free_port(), master=free_port(), volume=free_port(), filer=free_port())
-
     def all(self) -> list[int]:
         # SeaweedFS also listens on each gRPC port, which we set explicitly below.
         return [
@@ -128,7 +165,9 @@ def grpc_port(port: int) -> int:
     return port + 10000 if port + 10000 < 65536 else port - 10000
 
 
-def seaweed_argv(ports: SeaweedPorts, data_dir: Path) -> list[str]:
+def seaweed_argv(ports: SeaweedPorts, data_dir: Path, identities: Path) -> list[str]:
+    """``identities`` is the S3 keys file (``s3_keys.write_identities``): with it the S3
+    gateway refuses every request not signed with one of its keys."""
     return [
         weed_binary(),
         "server",
@@ -151,6 +190,7 @@ def seaweed_argv(ports: SeaweedPorts, data_dir: Path) -> list[str]:
         f"-s3.port.grpc={grpc_port(ports.s3)}",
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
+        f"-s3.config={identities}",
         "-iam=false",
         "-s3.iam=false",
         # Room for many buckets: each new bucket grows several volumes at once, and volumes
@@ -165,129 +205,101 @@ def seaweed_argv(ports: SeaweedPorts, data_dir: Path) -> list[str]:
     ]
 
 
-# --- a managed child process (tests) ---------------------------------------------
+# --- the servers on free ports (tests) --------------------------------------------
+#
+# Each is laid out on ports drawn at start and started again on a fresh draw when one
+# was taken first (``ManagedProcess``); restarts keep the ports it came up on.
 
 
-@dataclass
-class ManagedProcess:
-    """A child process with a readiness check, for tests that start real servers and
-    stop, kill or restart them mid-test."""
-
-    name: str
-    argv: list[str]
-    ready: Callable[[], bool]
-    log_path: Path
-    env: dict[str, str] = field(default_factory=dict)
-    cwd: Path | None = None
-    proc: subprocess.Popen | None = None
-    # Grace between SIGTERM and SIGKILL on stop().
-    stop_timeout: float = 10.0
-
-    def start(self, timeout: float = 30.0) -> ManagedProcess:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 — owned by the child
-        self.proc = subprocess.Popen(
-            self.argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env},
-            cwd=self.cwd,
-            start_new_session=True,
-        )
-        log.close()
-        try:
-            self.wait_ready(timeout)
-        except BaseException:
-            # Never leave a half-started server behind: its caller is raising too.
-            self.kill()
-            raise
-        return self
-
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"{self.name} exited with {self.proc.returncode}; see {self.log_path}:\n"
-                    + self.tail()
-                )
-            if self.ready():
-                return
-            time.sleep(0.05)
-        raise TimeoutError(
-            f"{self.name} not ready after {timeout}s; see {self.log_path}:\n" + self.tail()
-        )
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout: float | None = None) -> None:
-        self._signal(signal.SIGTERM, self.stop_timeout if timeout is None else timeout)
-
-    def kill(self) -> None:
-        self._signal(signal.SIGKILL, 10.0)
-
-    def restart(self, timeout: float = 30.0) -> None:
-        self.stop()
-        self.start(timeout)
-
-    def _signal(self, sig: int, timeout: float) -> None:
-        if not self.running:
-            return
-        assert self.proc is not None
-        try:
-            os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
-
-
-def nats_process(
-    data_dir: Path, port: int | None = None, monitor_port: int | None = None
-) -> ManagedProcess:
-    port = port or free_port()
-    monitor_port = monitor_port or free_port()
+def nats_process(data_dir: Path) -> ManagedProcess:
+    """NATS on (client port, monitoring port)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    return ManagedProcess(
-        name="nats",
-        argv=nats_argv(port, monitor_port, data_dir),
-        ready=http_ready(f"http://127.0.0.1:{monitor_port}/healthz?js-enabled-only=true"),
-        log_path=data_dir.parent / "logs" / f"nats-{port}.log",
+
+    def layout(ports: tuple[int, ...]) -> Launch:
+        port, monitor_port = ports
+        return Launch(
+            nats_argv(port, monitor_port, data_dir),
+            http_ready(f"http://127.0.0.1:{monitor_port}/healthz?js-enabled-only=true"),
+        )
+
+    return ManagedProcess.on_free_ports("nats", 2, layout, data_dir.parent / "logs" / "nats.log")
+
+
+def valkey_process(data_dir: Path) -> ManagedProcess:
+    data_dir.mkdir(parents=True, exist_ok=True)
+
+    def layout(ports: tuple[int, ...]) -> Launch:
+        return Launch(valkey_argv(ports[0], data_dir), tcp_ready(ports[0]))
+
+    return ManagedProcess.on_free_ports(
+        "valkey", 1, layout, data_dir.parent / "logs" / "valkey.log"
     )
 
 
-def valkey_process(data_dir: Path, port: int | None = None) -> ManagedProcess:
-    port = port or free_port()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return ManagedProcess(
-        name="valkey",
-        argv=valkey_argv(port, data_dir),
-        ready=tcp_ready(port),
-        log_path=data_dir.parent / "logs" / f"valkey-{port}.log",
-    )
+def seaweed_ports(proc: ManagedProcess) -> SeaweedPorts:
+    """The HTTP ports a ``seaweed_process`` came up on."""
+    return SeaweedPorts(*proc.ports)
 
 
-def seaweed_process(data_dir: Path, ports: SeaweedPorts | None = None) -> ManagedProcess:
-    ports = ports or SeaweedPorts.free()
+def seaweed_identities(data_dir: Path) -> Path:
+    """Where ``seaweed_process`` keeps the keys of a store in ``data_dir``: beside it."""
+    return data_dir.parent / "s3-identities.json"
+
+
+def seaweed_process(data_dir: Path, keys: S3Keys) -> ManagedProcess:
+    """SeaweedFS (master, volume, filer, S3) that answers only requests signed with
+    ``keys``. Its ports are four HTTP ports drawn free, each with its gRPC port beside it
+    (``SeaweedPorts.all``), which may be taken too: SeaweedFS then exits saying so. Only
+    the four are checked as held; the readiness probe touches none of the others."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    return ManagedProcess(
-        name="seaweedfs",
-        argv=seaweed_argv(ports, data_dir),
-        # The S3 gateway answers 200 on / (ListBuckets) once the filer behind it is up.
-        ready=http_ready(f"http://127.0.0.1:{ports.s3}/"),
-        log_path=data_dir.parent / "logs" / f"seaweedfs-{ports.s3}.log",
+    identities = write_identities(seaweed_identities(data_dir), keys)
+
+    def layout(drawn: tuple[int, ...]) -> Launch:
+        ports = SeaweedPorts(*drawn)
+        return Launch(
+            seaweed_argv(ports, data_dir, identities),
+            s3_ready(f"127.0.0.1:{ports.s3}", keys),
+        )
+
+    return ManagedProcess.on_free_ports(
+        "seaweedfs",
+        4,
+        layout,
+        data_dir.parent / "logs" / "seaweedfs.log",
         # SeaweedFS's filer waits ~15 s on its S3 part after SIGTERM, whatever the flags;
         # test servers are thrown away, so they get a short grace before SIGKILL.
         stop_timeout=3.0,
+    )
+
+
+def service_process(
+    name: str,
+    module: str,
+    port_setting: str,
+    health_path: str,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+) -> ManagedProcess:
+    """One of our own HTTP services (``python -m <module>``: the gateway, the logger,
+    analytics, the mock provider), on a free port handed over in ``port_setting``."""
+
+    def layout(ports: tuple[int, ...]) -> Launch:
+        return Launch(
+            [sys.executable, "-m", module],
+            http_ready(f"http://127.0.0.1:{ports[0]}{health_path}"),
+            {port_setting: str(ports[0])},
+        )
+
+    return ManagedProcess.on_free_ports(name, 1, layout, log_path, env=env or {})
+
+
+def mock_process(log_path: Path, env: dict[str, str] | None = None) -> ManagedProcess:
+    """The mock LLM provider on loopback (``tools/mock-provider``)."""
+    return service_process(
+        "mock-provider",
+        "mock_provider",
+        "PORTCULLIS_MOCK_PORT",
+        "/health",
+        log_path,
+        {"PORTCULLIS_MOCK_HOST": "127.0.0.1", **(env or {})},
     )

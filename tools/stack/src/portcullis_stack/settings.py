@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PORT_FIELDS = (
@@ -43,10 +44,11 @@ class StackSettings(BaseSettings):
     mock_port: int = 8790
     data_dir: Path = Path(".portcullis")
 
-    # SeaweedFS runs without IAM on loopback, so any key pair works; the logger still
-    # signs its requests, which keeps it honest for a real S3 in production.
-    s3_access_key: str = "portcullis"
-    s3_secret_key: str = "portcullis-secret"
+    # The only keys SeaweedFS's S3 accepts (anonymous requests are refused). Unset, a
+    # pair is made on the first run and kept in <data_dir>/s3-identities.json (mode
+    # 0600), so the logger and anything else signing with it keep working across runs.
+    s3_access_key: str = ""
+    s3_secret_key: SecretStr = SecretStr("")
     s3_bucket: str = "portcullis-logs"
 
     # chDB's first start and SeaweedFS's first volume take a while on a 2-core machine.

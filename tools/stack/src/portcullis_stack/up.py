@@ -17,6 +17,7 @@ from portcullis_stack.health import HealthCheck, infra_checks, service_checks, w
 from portcullis_stack.plan import DataPaths, build_plan, nats_url, port_claims, s3_endpoint
 from portcullis_stack.ports import check_ports
 from portcullis_stack.provision import provision_bucket, provision_streams
+from portcullis_stack.s3_keys import S3Keys, keys_for
 from portcullis_stack.settings import StackSettings
 from portcullis_stack.supervisor import StopReason, Supervisor
 
@@ -33,14 +34,14 @@ def _unhealthy_message(pending: list[HealthCheck], timeout: float) -> str:
     )
 
 
-def _provision(sup: Supervisor, s: StackSettings, deadline: float) -> bool:
+def _provision(sup: Supervisor, s: StackSettings, keys: S3Keys, deadline: float) -> bool:
     """Streams and bucket, retried until the deadline (the filer behind S3 and
     JetStream may still be settling right after their health checks pass)."""
     steps = [
         ("JetStream streams", lambda: provision_streams(nats_url(s))),
         (
             f"S3 bucket {s.s3_bucket}",
-            lambda: provision_bucket(s3_endpoint(s), s.s3_access_key, s.s3_secret_key, s.s3_bucket),
+            lambda: provision_bucket(s3_endpoint(s), keys, s.s3_bucket),
         ),
     ]
     for label, step in steps:
@@ -59,7 +60,7 @@ def _provision(sup: Supervisor, s: StackSettings, deadline: float) -> bool:
     return True
 
 
-def watch_readiness(sup: Supervisor, s: StackSettings, data_dir: Path) -> None:
+def watch_readiness(sup: Supervisor, s: StackSettings, keys: S3Keys, data_dir: Path) -> None:
     """Infrastructure healthy → provision → services healthy → the ready box; or a
     clear failure naming what never became healthy. Runs on its own thread."""
     deadline = time.monotonic() + s.ready_timeout_s
@@ -78,7 +79,7 @@ def watch_readiness(sup: Supervisor, s: StackSettings, data_dir: Path) -> None:
             return False
         return True
 
-    if not all_healthy(infra_checks(s)) or not _provision(sup, s, deadline):
+    if not all_healthy(infra_checks(s, keys)) or not _provision(sup, s, keys, deadline):
         return
     if all_healthy(service_checks(s)):
         sup.say(ready_box(s, data_dir), raw=True)
@@ -93,14 +94,19 @@ def run(s: StackSettings) -> int:
     paths = DataPaths.under(data_dir)
     for folder in paths.folders():
         folder.mkdir(parents=True, exist_ok=True)
+    try:
+        keys = keys_for(paths.s3_identities, s.s3_access_key, s.s3_secret_key)
+    except ValueError as err:
+        print(f"make up: cannot start, nothing was started.\n{err}", file=sys.stderr)
+        return 2
 
     def on_started(sup: Supervisor) -> None:
         threading.Thread(
-            target=watch_readiness, args=(sup, s, data_dir), name="readiness", daemon=True
+            target=watch_readiness, args=(sup, s, keys, data_dir), name="readiness", daemon=True
         ).start()
 
     sup = Supervisor(on_started, s.stop_timeout_s, STOP_PHASES)
-    for spec in build_plan(s, paths, sys.executable):
+    for spec in build_plan(s, paths, sys.executable, keys):
         sup.add_process(spec.name, spec.shell_command(), env={**os.environ, **spec.env})
     sup.loop()
     code = sup.exit_code()

@@ -4,17 +4,21 @@ to the mock provider (and log it), then stop everything on SIGTERM and exit 0.""
 
 import os
 import socket
+import stat
 import sys
 import time
 import urllib.error
 import urllib.request
 
 import openai
+from minio import Minio
 from portcullis_stack.banner import READY_LINE
+from portcullis_stack.managed import lost_a_port
 from portcullis_stack.plan import port_claims
 from portcullis_stack.ports import check_ports, settings_on_free_ports
+from portcullis_stack.s3_keys import read_identities
 from portcullis_stack.settings import PORT_FIELDS
-from portcullis_stack.watched import pid_alive, started_pids
+from portcullis_stack.watched import Watched, pid_alive, started_pids
 
 EVERY_PROCESS = {"nats", "valkey", "seaweedfs", "mock", "gateway", "logger", "analytics"}
 
@@ -45,10 +49,25 @@ def _wait_for_log(gateway: str, request_id: str, timeout: float) -> tuple[int, s
         time.sleep(0.5)
 
 
+def _up_until_ready(spawn, tmp_path, attempts: int = 3):
+    """`make up` on free ports, run again on a new draw when it stopped because one was
+    taken meanwhile (by its pre-flight check, or a child's failed bind)."""
+    for attempt in range(attempts):
+        s = settings_on_free_ports(data_dir=tmp_path / f"data-{attempt}")
+        run: Watched = spawn(
+            [sys.executable, "-m", "portcullis_stack.up"], _runner_env(s), cwd=tmp_path
+        )
+        try:
+            run.wait_for(READY_LINE, timeout=170)
+            return s, run
+        except AssertionError:
+            if run.proc.poll() is None or not lost_a_port(run.output) or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def test_up_serves_a_first_request_and_stops_everything_on_sigterm(spawn, tmp_path):
-    s = settings_on_free_ports(data_dir=tmp_path / "data")
-    run = spawn([sys.executable, "-m", "portcullis_stack.up"], _runner_env(s), cwd=tmp_path)
-    run.wait_for(READY_LINE, timeout=170)
+    s, run = _up_until_ready(spawn, tmp_path)
     pids = started_pids(run.lines)
     assert set(pids) == EVERY_PROCESS
 
@@ -75,6 +94,20 @@ def test_up_serves_a_first_request_and_stops_everything_on_sigterm(spawn, tmp_pa
     assert status == 200, body
     assert request_id in body
 
+    # The store has keys, kept owner-only in the data dir; the logger wrote with them,
+    # and nobody without them reads the log or lists the bucket.
+    identities = s.data_dir / "s3-identities.json"
+    assert stat.S_IMODE(identities.stat().st_mode) == 0o600
+    keys = read_identities(identities)
+    secret = keys.secret_key.get_secret_value()
+    store = Minio(f"127.0.0.1:{s.s3_port}", keys.access_key, secret, secure=False)
+    stored = [o.object_name for o in store.list_objects(s.s3_bucket, "logs/", recursive=True)]
+    assert [key for key in stored if request_id in key], stored
+    for path in (f"/{s.s3_bucket}/{stored[0]}", f"/{s.s3_bucket}?list-type=2"):
+        status, body = _get(f"http://127.0.0.1:{s.s3_port}{path}")
+        assert status == 403 and "AccessDenied" in body, path
+    assert str(identities) in run.output  # the banner says where the keys are...
+    assert secret not in run.output  # ...and never what they are
     assert run.stop(timeout=90) == 0
     assert not [name for name, pid in pids.items() if pid_alive(pid)]
     assert check_ports(port_claims(s)) is None, "a port is still held after the stop"

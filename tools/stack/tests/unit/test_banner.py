@@ -17,11 +17,19 @@ def test_curl_goes_through_the_gateway_to_the_mock_provider():
 
 
 def test_box_says_where_everything_is_and_keeps_secrets_out():
-    s = StackSettings(gateway_port=1234, logger_http_port=1235, analytics_http_port=1236)
+    s = StackSettings(
+        gateway_port=1234,
+        logger_http_port=1235,
+        analytics_http_port=1236,
+        s3_access_key="AK-configured",
+        s3_secret_key="configured-secret-value",
+    )
     box = ready_box(s, Path("/data/pc"))
     assert READY_LINE in box
     assert "http://127.0.0.1:1234/v1/logs/" in box
     assert "http://127.0.0.1:1234/v1/analytics/graphs/requests" in box
     assert "http://127.0.0.1:1235/metrics" in box and "http://127.0.0.1:1236/metrics" in box
     assert "/data/pc" in box
-    assert s.s3_secret_key not in box
+    # Where the S3 keys are kept, not the keys themselves.
+    assert "/data/pc/s3-identities.json" in box
+    assert "configured-secret-value" not in box and "AK-configured" not in box

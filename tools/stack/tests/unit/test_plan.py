@@ -7,7 +7,11 @@ from portcullis_stack.plan import (
     port_claims,
     service_env,
 )
+from portcullis_stack.s3_keys import S3Keys
 from portcullis_stack.settings import StackSettings
+from pydantic import SecretStr
+
+KEYS = S3Keys("AKPLAN", SecretStr("plan-secret"))
 
 
 def _settings(**overrides) -> StackSettings:
@@ -44,7 +48,7 @@ def test_settings_come_from_the_environment(monkeypatch):
 
 def test_gateway_env_points_at_nats_valkey_and_its_spool():
     s = _settings(nats_port=1111, valkey_port=2222, gateway_port=3333)
-    env = service_env(s, DataPaths.under(Path("/data")))["gateway"]
+    env = service_env(s, DataPaths.under(Path("/data")), KEYS)["gateway"]
     assert env["PORTCULLIS_GATEWAY_NATS_URL"] == "nats://127.0.0.1:1111"
     assert env["PORTCULLIS_GATEWAY_REDIS_URL"] == "redis://127.0.0.1:2222/0"
     assert env["PORTCULLIS_GATEWAY_PORT"] == "3333"
@@ -55,11 +59,11 @@ def test_gateway_env_points_at_nats_valkey_and_its_spool():
 
 
 def test_logger_env_carries_the_s3_endpoint_keys_and_bucket():
-    s = _settings(s3_port=4444, logger_http_port=5555, s3_bucket="b1", s3_access_key="ak")
-    env = service_env(s, DataPaths.under(Path("/data")))["logger"]
+    s = _settings(s3_port=4444, logger_http_port=5555, s3_bucket="b1")
+    env = service_env(s, DataPaths.under(Path("/data")), KEYS)["logger"]
     assert env["PORTCULLIS_LOGGER_S3_ENDPOINT"] == "127.0.0.1:4444"
-    assert env["PORTCULLIS_LOGGER_S3_ACCESS_KEY"] == "ak"
-    assert env["PORTCULLIS_LOGGER_S3_SECRET_KEY"] == s.s3_secret_key
+    assert env["PORTCULLIS_LOGGER_S3_ACCESS_KEY"] == "AKPLAN"
+    assert env["PORTCULLIS_LOGGER_S3_SECRET_KEY"] == "plan-secret"
     assert env["PORTCULLIS_LOGGER_S3_BUCKET"] == "b1"
     assert env["PORTCULLIS_LOGGER_S3_SECURE"] == "false"
     assert env["PORTCULLIS_LOGGER_HTTP_PORT"] == "5555"
@@ -68,14 +72,14 @@ def test_logger_env_carries_the_s3_endpoint_keys_and_bucket():
 
 def test_analytics_env_uses_chdb_under_the_data_dir():
     s = _settings(analytics_http_port=6666)
-    env = service_env(s, DataPaths.under(Path("/data")))["analytics"]
+    env = service_env(s, DataPaths.under(Path("/data")), KEYS)["analytics"]
     assert env["PORTCULLIS_ANALYTICS_BACKEND"] == "chdb"
     assert env["PORTCULLIS_ANALYTICS_CHDB_PATH"] == "/data/chdb"
     assert env["PORTCULLIS_ANALYTICS_HTTP_PORT"] == "6666"
 
 
 def test_every_service_gets_unbuffered_output_and_its_own_prefix_only():
-    envs = service_env(_settings(), DataPaths.under(Path("/data")))
+    envs = service_env(_settings(), DataPaths.under(Path("/data")), KEYS)
     prefixes = {
         "mock": "PORTCULLIS_MOCK_",
         "gateway": "PORTCULLIS_GATEWAY_",
@@ -103,7 +107,7 @@ def test_port_claims_cover_every_port_and_seaweed_grpc_ports():
 
 def test_plan_starts_infra_then_services_with_data_under_data_dir(tmp_path):
     s = _settings(nats_port=1111, mock_port=7777)
-    plan = build_plan(s, DataPaths.under(tmp_path), "/venv/bin/python")
+    plan = build_plan(s, DataPaths.under(tmp_path), "/venv/bin/python", KEYS)
     assert [p.name for p in plan] == [
         "nats",
         "valkey",
@@ -118,13 +122,17 @@ def test_plan_starts_infra_then_services_with_data_under_data_dir(tmp_path):
     assert "-js" in by_name["nats"].argv and "1111" in by_name["nats"].argv
     assert str(tmp_path / "valkey") in by_name["valkey"].argv
     assert f"-dir={tmp_path / 'seaweedfs'}" in by_name["seaweedfs"].argv
+    # The store takes only the keys in the data dir's identities file, and the secret
+    # is on no command line (`ps` shows those to every user).
+    assert f"-s3.config={tmp_path / 's3-identities.json'}" in by_name["seaweedfs"].argv
+    assert not [p.name for p in plan if any("plan-secret" in a for a in p.argv)]
     assert by_name["gateway"].argv == ["/venv/bin/python", "-m", "portcullis_gateway"]
     assert by_name["mock"].argv[-4:] == ["--host", "127.0.0.1", "--port", "7777"]
 
 
 def test_shell_command_execs_and_quotes(tmp_path):
     weird = DataPaths.under(tmp_path / "with space")
-    plan = build_plan(_settings(), weird, "/venv/bin/python")
+    plan = build_plan(_settings(), weird, "/venv/bin/python", KEYS)
     cmd = next(p for p in plan if p.name == "valkey").shell_command()
     assert cmd.startswith("exec ")
     assert f"'{tmp_path / 'with space' / 'valkey'}'" in cmd
@@ -133,7 +141,7 @@ def test_shell_command_execs_and_quotes(tmp_path):
 def test_every_process_is_in_exactly_one_stop_phase(tmp_path):
     from portcullis_stack.up import STOP_PHASES
 
-    names = [p.name for p in build_plan(_settings(), DataPaths.under(tmp_path), "python")]
+    names = [p.name for p in build_plan(_settings(), DataPaths.under(tmp_path), "python", KEYS)]
     phased = [name for phase in STOP_PHASES for name in phase]
     assert sorted(phased) == sorted(names)
     # The gateway stops before the workers, and they before NATS.
