@@ -160,7 +160,7 @@ def build_request(
 
 
 async def send_all(platform: Platform, markers: Markers) -> list[Sent]:
-    mock = f"http://127.0.0.1:{platform.mock_port}"
+    mock = platform.mock_url.removesuffix("/v1")
     by_name = {spec.name: spec for spec in specs(PROVIDERS)}
     requests = [
         (pair, build_request(by_name[pair[0]], pair[1], pair[2], mock, markers)) for pair in PAIRS
