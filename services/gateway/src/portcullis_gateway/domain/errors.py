@@ -14,17 +14,20 @@ class GatewayError(Exception):
     type = "invalid_request_error"
     code = "invalid_request"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, param: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # OpenAI's ``param``: the body field (``messages[0].content``) or the header the
+        # caller must fix, when there is one.
+        self.param = param
         if code is not None:
             self.code = code
 
     def as_dict(self) -> dict:
-        return {"message": self.message, "type": self.type, "param": None, "code": self.code}
+        return {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
 
     def body(self) -> bytes:
-        return error_body(self.message, self.type, self.code)
+        return error_body(self.message, self.type, self.code, self.param)
 
 
 class InvalidRequest(GatewayError):
@@ -99,5 +102,5 @@ class ServiceUnavailable(GatewayError):
     code = "service_unavailable"
 
 
-def error_body(message: str, type_: str, code: str | None) -> bytes:
-    return _encode({"error": {"message": message, "type": type_, "param": None, "code": code}})
+def error_body(message: str, type_: str, code: str | None, param: str | None = None) -> bytes:
+    return _encode({"error": {"message": message, "type": type_, "param": param, "code": code}})

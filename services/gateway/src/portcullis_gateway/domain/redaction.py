@@ -8,6 +8,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
+from portcullis_gateway.domain.json_input import nests_too_deep
+
 REDACTED = "[REDACTED]"
 _SECRET_HEADERS = frozenset(
     {
@@ -62,6 +64,8 @@ def redact_config(value: str) -> str:
     text = value.strip()
     if not text.startswith(("{", "[")):
         return value  # a saved-config id, not a secret
+    if nests_too_deep(text):
+        return REDACTED  # refused with a 400; masking it would recurse past the limit
     try:
         parsed = _decode(text)
     except msgspec.DecodeError:
