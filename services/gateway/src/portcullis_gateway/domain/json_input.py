@@ -81,8 +81,7 @@ def check_utf8(body: bytes, what: str = "request body", param: str | None = None
         body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidRequest(
-            f"{what} is not valid UTF-8 (byte {exc.start} cannot start or continue a "
-            "character)",
+            f"{what} is not valid UTF-8 (byte {exc.start} cannot start or continue a character)",
             code="invalid_utf8",
             param=param,
         ) from None
