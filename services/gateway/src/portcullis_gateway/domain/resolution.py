@@ -10,6 +10,7 @@ single-call path as the headers; anything else goes to the routing engine.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import msgspec
 
 from portcullis_gateway.domain.errors import InvalidRequest
 from portcullis_gateway.domain.host_policy import HostPolicy
-from portcullis_gateway.domain.json_input import check_depth
+from portcullis_gateway.domain.json_input import check_depth, nests_too_deep, too_deep
 from portcullis_gateway.providers.base import ProviderSpec
 from portcullis_gateway.routing import ROOT_PATH, ConfigError, Leaf, Node
 from portcullis_gateway.routing import parse_config as parse_routing_config
@@ -118,10 +119,18 @@ def _names(providers: Mapping[str, ProviderSpec]) -> frozenset[str]:
 _CONFIG_HEADER = "x-portkey-config"
 
 
+@functools.lru_cache(maxsize=512)
+def _config_nests_too_deep(text: str) -> bool:
+    # Apps send the same config on every request and its tree is cached by the text
+    # (routing.parse_config): a large one is scanned once too, not per request.
+    return nests_too_deep(text)
+
+
 def parse_config(value: str, providers: Mapping[str, ProviderSpec]) -> Node:
     """The routing tree of an inline ``x-portkey-config`` (cached by the header text)."""
     text = value.strip()
-    check_depth(text, _CONFIG_HEADER, _CONFIG_HEADER)
+    if _config_nests_too_deep(text):
+        raise too_deep(_CONFIG_HEADER, _CONFIG_HEADER)
     if text and not text.startswith(("{", "[", '"')):
         raise InvalidRequest(
             "x-portkey-config looks like a saved config id; saved configs are not "
