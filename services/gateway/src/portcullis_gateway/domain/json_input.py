@@ -38,9 +38,11 @@ def json_depth(data: bytes) -> int:
     the decoder never reads past the first byte that breaks the grammar."""
     if b"\\" in data:
         # A backslash escapes the byte after it, and only inside a string: with the
-        # escaped backslashes taken out first, what is left of ``\\"`` is a quote that
-        # closes the string, and every remaining ``\\"`` is one that does not.
-        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+        # escaped backslashes blanked out first, what is left of ``\\"`` is a quote that
+        # closes the string, and every remaining ``\\"`` is one that does not. Blanked,
+        # not deleted: a same-length replace is about twice as fast on bodies full of
+        # escaped quotes (code, embedded JSON), and the blanks go with the translate.
+        data = data.replace(b"\\\\", b"  ").replace(b'\\"', b"  ")
     marks = data.translate(None, _NOT_MARKS)
     # Every quote left opens or closes a string: the even pieces are outside them.
     outside = b"".join(marks.split(b'"')[::2])

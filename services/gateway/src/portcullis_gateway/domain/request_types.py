@@ -59,7 +59,9 @@ class _FunctionDef(Struct):
 
 
 class _Tool(Struct):
-    function: _FunctionDef
+    # None for tools that are not functions (OpenAI's ``custom`` tools): adapters skip
+    # them, OpenAI-format providers judge them.
+    function: _FunctionDef | None = None
     type: str | None = None
 
 
