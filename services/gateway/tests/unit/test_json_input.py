@@ -92,6 +92,15 @@ def test_check_depth_names_the_limit_for_bytes_and_header_text():
         check_depth(too_deep.encode(), "request body")
 
 
+@pytest.mark.parametrize("size", [100, 20_000], ids=["counted first", "scanned at once"])
+def test_brackets_inside_strings_never_make_a_body_too_deep(size):
+    shallow = json.dumps(["[" * size, {"a": "{" * size}]).encode()
+    assert not nests_too_deep(shallow)
+    assert not nests_too_deep(shallow.decode())
+    deep = ("[" * 65 + json.dumps("]" * size) + "]" * 65).encode()
+    assert nests_too_deep(deep)
+
+
 def test_a_long_run_of_brackets_is_refused_before_msgspec_recurses():
     # Far past Python's recursion limit: the decoder would raise RecursionError.
     body = b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
