@@ -347,7 +347,7 @@ def test_missing_provider_is_an_anthropic_shaped_400(gateway):
 
 @pytest.mark.parametrize(
     ("content", "needle"),
-    [(b"{not json", "JSON object"), (b"[1, 2]", "JSON object"), (b'{"model": "m"}', "messages")],
+    [(b"{not json", "not valid JSON"), (b"[1, 2]", "JSON object"), (b'{"model": "m"}', "messages")],
 )
 def test_bad_bodies_are_anthropic_shaped_400s(gateway, mock, content, needle):
     response = httpx.post(

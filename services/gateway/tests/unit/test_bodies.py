@@ -18,21 +18,34 @@ def test_peek_reads_model_and_stream_only():
 
 
 @pytest.mark.parametrize(
-    ("body", "code", "text"),
+    ("body", "code", "text", "param"),
     [
-        (b'{"model": ', "invalid_json", "not valid JSON"),
-        (b"", "invalid_json", "not valid JSON"),
-        (b"[1, 2]", "invalid_body", "must be a JSON object"),
-        (b'"hello"', "invalid_body", "must be a JSON object"),
-        (b'{"stream": "yes"}', "invalid_body", "$.stream"),
+        (b'{"model": ', "invalid_json", "not valid JSON", None),
+        (b"", "invalid_json", "not valid JSON", None),
+        (b"[1, 2]", "invalid_body", "must be a JSON object", None),
+        (b'"hello"', "invalid_body", "must be a JSON object", None),
+        (b'{"stream": "yes"}', "invalid_body", "invalid stream", "stream"),
+        (b'{"model": 5}', "invalid_body", "invalid model", "model"),
+        (b'{"model": "\xff"}', "invalid_utf8", "not valid UTF-8 (byte 11", None),
+        # Never decoded, but the bytes go to the provider and into the log.
+        (b'{"model": "m", "x": "caf\xc3"}', "invalid_utf8", "not valid UTF-8 (byte 24", None),
+        # Deep enough for msgspec's skipping to pass Python's recursion limit.
+        (b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b"}", "json_too_deep", "deeper than 64", None),
     ],
 )
-def test_bad_bodies_are_400(body, code, text):
+def test_bad_bodies_are_400(body, code, text, param):
     with pytest.raises(InvalidRequest) as info:
         peek_request(body)
     assert info.value.status == 400
     assert info.value.code == code
     assert text in info.value.message
+    assert info.value.param == param
+    assert msgspec.json.decode(info.value.body())["error"]["param"] == param
+
+
+def test_peek_leaves_the_nesting_of_a_body_it_never_decodes_to_the_provider():
+    body = b'{"model": "m", "x": ' + b"[" * 100 + b"]" * 100 + b"}"
+    assert peek_request(body).model == "m"
 
 
 def test_openai_style_provider_error_passes_through_byte_for_byte():

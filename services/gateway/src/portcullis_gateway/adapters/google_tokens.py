@@ -35,6 +35,7 @@ from portcullis_gateway.domain.errors import (
     UpstreamUnreachable,
 )
 from portcullis_gateway.domain.host_policy import HostPolicy, is_public_address
+from portcullis_gateway.domain.json_input import check_depth
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -112,6 +113,7 @@ def _invalid(problem: str) -> InvalidRequest:
 def _parse(service_account: str | Mapping) -> dict:
     # Messages name fields, never values: the JSON holds the private key.
     if isinstance(service_account, str):
+        check_depth(service_account, "the Vertex service account JSON")
         try:
             info: Any = _decode(service_account)
         except msgspec.DecodeError:

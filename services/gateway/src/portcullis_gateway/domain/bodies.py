@@ -7,6 +7,7 @@ from __future__ import annotations
 import msgspec
 
 from portcullis_gateway.domain.errors import InvalidRequest, error_body
+from portcullis_gateway.domain.json_input import check_utf8, field_error, too_deep
 
 
 class RequestPeek(msgspec.Struct):
@@ -18,17 +19,23 @@ _peek_request = msgspec.json.Decoder(RequestPeek).decode
 
 
 def peek_request(body: bytes) -> RequestPeek:
+    """The model and stream flag, type-checked; the body's other fields are the
+    provider's to judge. The body is not depth-checked here (the hot path never decodes
+    it): a nesting deep enough to make msgspec's skipping recurse too far is still a
+    400, the rest passes as it is."""
+    check_utf8(body)
     try:
         return _peek_request(body)
     except msgspec.ValidationError as exc:
-        text = str(exc)
-        if text.startswith("Expected `object`"):
+        if str(exc).startswith("Expected `object`"):
             raise InvalidRequest(
                 "request body must be a JSON object", code="invalid_body"
             ) from None
-        raise InvalidRequest(f"invalid request body: {text}", code="invalid_body") from None
+        raise field_error(exc) from None
     except msgspec.DecodeError:
         raise InvalidRequest("request body is not valid JSON", code="invalid_json") from None
+    except RecursionError:
+        raise too_deep("request body") from None
 
 
 class _ErrorPeek(msgspec.Struct):

@@ -14,7 +14,8 @@ class GatewayError(Exception):
     type = "invalid_request_error"
     code = "invalid_request"
 
-    # The field at fault (a config path such as ``targets[1].retry.attempts``), if any.
+    # OpenAI's ``param``: the body field (``messages[0].content``), the header or the
+    # config path (``targets[1].retry.attempts``) the caller must fix, if there is one.
     param: str | None = None
 
     def __init__(self, message: str, *, code: str | None = None, param: str | None = None) -> None:

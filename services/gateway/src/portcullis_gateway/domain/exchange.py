@@ -14,6 +14,7 @@ from portcullis_gateway.domain import stream as sse
 from portcullis_gateway.domain import usage as usage_rules
 from portcullis_gateway.domain.cost import PriceBook
 from portcullis_gateway.domain.endpoints import KINDS as ENDPOINT_KINDS
+from portcullis_gateway.domain.json_input import nests_too_deep
 from portcullis_gateway.domain.redaction import redact_headers
 
 _encode = msgspec.json.Encoder().encode
@@ -192,13 +193,22 @@ def build_logged(
     first_token_ms = None
     response_model = None
     error = ex.error
+    # The hot path only peeks a body it passes on untouched: one nested past the limit
+    # is logged as text, so nothing that reads the log (the usage estimate below, the
+    # logger, log readers) recurses into it. Here, off the request path, the scan is free
+    # for the caller.
+    request_body = ex.request_body
+    request_json = (
+        ex.request_body_json and request_body is not None and not nests_too_deep(request_body)
+    )
+    prompt_body = request_body if request_json or request_body is None else b""
     if ex.chunks is not None:
         summary = sse.assemble(ex.chunks, _stream_format(ex.kind))
         response_body = msgspec.Raw(_encode(summary.body))
         response_model = summary.body.get("model")
         usage = usage_rules.from_openai(summary.usage or ex.provider_usage)
-        if usage is None and ex.request_body is not None and summary.text:
-            usage = usage_rules.estimate(ex.request_body, summary.text)
+        if usage is None and prompt_body is not None and summary.text:
+            usage = usage_rules.estimate(prompt_body, summary.text)
         if summary.first_token_chunk is not None and ex.chunk_ms:
             first_token_ms = ex.chunk_ms[summary.first_token_chunk]
         if error is None and summary.error is not None:
@@ -212,11 +222,11 @@ def build_logged(
                 response_model = peek.model
                 if 200 <= ex.status < 300:
                     usage = usage_rules.from_openai(peek.usage)
-                    if usage is None and ex.request_body is not None:
+                    if usage is None and prompt_body is not None:
                         # The provider sent no usage: counted locally, marked estimated.
                         text = _answer_text(peek.choices)
                         if text:
-                            usage = usage_rules.estimate(ex.request_body, text)
+                            usage = usage_rules.estimate(prompt_body, text)
                 elif error is None and isinstance(peek.error, dict):
                     error = peek.error  # the provider's own error object
             except msgspec.ValidationError:
@@ -242,7 +252,7 @@ def build_logged(
         status=ex.status,
         is_success=200 <= ex.status < 300 and error is None,
         request_headers=redact_headers(ex.request_headers),
-        request_body=_raw_json(ex.request_body, ex.request_body_json),
+        request_body=_raw_json(request_body, request_json),
         response_headers={
             name.decode("latin-1"): value.decode("latin-1") for name, value in ex.response_headers
         },

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import msgspec
 
 from portcullis_gateway.domain.credentials import SECRET_CONFIG_FIELDS, SECRET_HEADERS
+from portcullis_gateway.domain.json_input import nests_too_deep
 from portcullis_gateway.domain.secret_values import MASK
 
 REDACTED = MASK
@@ -67,6 +68,8 @@ def redact_config(value: str) -> str:
     text = value.strip()
     if not text.startswith(("{", "[")):
         return value  # a saved-config id, not a secret
+    if nests_too_deep(text):
+        return REDACTED  # refused with a 400; masking it would recurse past the limit
     try:
         return _encode(_mask(_decode(text))).decode()
     except (msgspec.DecodeError, RecursionError):

@@ -10,6 +10,8 @@ single-call path as the headers; anything else goes to the routing engine.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -17,6 +19,7 @@ import msgspec
 
 from portcullis_gateway.domain.errors import InvalidRequest
 from portcullis_gateway.domain.host_policy import HostPolicy
+from portcullis_gateway.domain.json_input import check_depth, nests_too_deep, too_deep
 from portcullis_gateway.providers.base import ProviderSpec
 from portcullis_gateway.routing import ROOT_PATH, ConfigError, Leaf, Node
 from portcullis_gateway.routing import parse_config as parse_routing_config
@@ -124,9 +127,21 @@ def _names(providers: Mapping[str, ProviderSpec]) -> frozenset[str]:
     return names
 
 
+_CONFIG_HEADER = "x-portkey-config"
+
+
+@functools.lru_cache(maxsize=512)
+def _config_nests_too_deep(text: str) -> bool:
+    # Apps send the same config on every request and its tree is cached by the text
+    # (routing.parse_config): a large one is scanned once too, not per request.
+    return nests_too_deep(text)
+
+
 def parse_config(value: str, providers: Mapping[str, ProviderSpec]) -> Node:
     """The routing tree of an inline ``x-portkey-config`` (cached by the header text)."""
     text = value.strip()
+    if _config_nests_too_deep(text):
+        raise too_deep(_CONFIG_HEADER, _CONFIG_HEADER)
     if text and not text.startswith(("{", "[", '"')):
         raise InvalidRequest(
             "x-portkey-config looks like a saved config id; saved configs are not "
@@ -140,17 +155,26 @@ def parse_config(value: str, providers: Mapping[str, ProviderSpec]) -> Node:
         raise InvalidRequest(str(exc), code=exc.code, param=exc.path or None) from None
 
 
+_TIMEOUT_HEADER = "x-portkey-request-timeout"
+# A day: longer than any provider keeps a call open. Past it a value is a slip (seconds
+# given as milliseconds twice), not a wish; inf or NaN would mean no timeout at all.
+MAX_REQUEST_TIMEOUT_MS = 86_400_000
+
+
 def _timeout_s(header: str | None) -> float | None:
     if header is None:
         return None
     try:
         ms = float(header)
     except ValueError:
-        ms = -1
-    if ms <= 0:
+        ms = math.nan
+    # Written so that NaN, which every comparison refuses, fails it as well.
+    if not 0 < ms <= MAX_REQUEST_TIMEOUT_MS:
         raise InvalidRequest(
-            "x-portkey-request-timeout must be a positive number of milliseconds",
+            f"{_TIMEOUT_HEADER} must be a number of milliseconds above 0 and at most "
+            f"{MAX_REQUEST_TIMEOUT_MS} (a day)",
             code="invalid_request_timeout",
+            param=_TIMEOUT_HEADER,
         )
     return ms / 1000
 
@@ -222,8 +246,8 @@ def resolve_target(
     providers: Mapping[str, ProviderSpec],
 ) -> Target | Routed:
     """One ``Target`` for the single-call fast path, or ``Routed`` for the engine."""
-    config_header = portkey.get("x-portkey-config")
-    header_timeout_s = _timeout_s(portkey.get("x-portkey-request-timeout"))
+    config_header = portkey.get(_CONFIG_HEADER)
+    header_timeout_s = _timeout_s(portkey.get(_TIMEOUT_HEADER))
     if config_header is None:
         if "x-portkey-virtual-key" in portkey:
             raise InvalidRequest(
@@ -238,22 +262,25 @@ def resolve_target(
     return bind_leaf(root, portkey, authorization, policy, providers, header_timeout_s)
 
 
+_METADATA_HEADER = "x-portkey-metadata"
+
+
+def _bad_metadata(message: str) -> InvalidRequest:
+    return InvalidRequest(message, code="invalid_metadata", param=_METADATA_HEADER)
+
+
 def parse_metadata(value: str | None) -> tuple[dict[str, str], str | None]:
     """``x-portkey-metadata``: a JSON object of strings; ``_user`` names the end user."""
     if value is None:
         return {}, None
+    check_depth(value, _METADATA_HEADER, _METADATA_HEADER)
     try:
         raw = _decode_json(value)
     except msgspec.DecodeError:
-        raise InvalidRequest(
-            "x-portkey-metadata is not valid JSON", code="invalid_metadata"
-        ) from None
+        raise _bad_metadata(f"{_METADATA_HEADER} is not valid JSON") from None
     if not isinstance(raw, dict):
-        raise InvalidRequest("x-portkey-metadata must be a JSON object", code="invalid_metadata")
+        raise _bad_metadata(f"{_METADATA_HEADER} must be a JSON object")
     for key, item in raw.items():
         if not isinstance(item, str):
-            raise InvalidRequest(
-                f"x-portkey-metadata values must be strings ({key!r} is not)",
-                code="invalid_metadata",
-            )
+            raise _bad_metadata(f"{_METADATA_HEADER} values must be strings ({key!r} is not)")
     return raw, raw.get("_user")

@@ -20,6 +20,8 @@ from typing import Any
 import msgspec
 
 from portcullis_gateway.domain.errors import InvalidRequest, UpstreamUnreachable
+from portcullis_gateway.domain.json_input import decode_object
+from portcullis_gateway.domain.request_types import OPENAI_REQUESTS, check_fields
 from portcullis_gateway.domain.resolution import Target
 from portcullis_gateway.providers import (
     OPENAI_ROUTES,
@@ -124,12 +126,12 @@ def provider_options(
     return ProviderOptions(api_key=api_key, headers=headers, strict_openai=strict != "false")
 
 
-def _decoded(body: bytes, params: dict | None) -> dict:
-    if params is not None:
-        return params
-    decoded = _decode(body)  # already checked to be a JSON object by peek_request
-    if not isinstance(decoded, dict):
-        raise InvalidRequest("request body must be a JSON object", code="invalid_body")
+def _decoded(body: bytes, params: dict | None, endpoint: str) -> dict:
+    """The body an adapter reads (``params``, when the routing engine already has it),
+    with the types of the fields adapters read checked: the one place an OpenAI body
+    is decoded for an adapter."""
+    decoded = decode_object(body) if params is None else params
+    check_fields(decoded, OPENAI_REQUESTS.get(endpoint))
     return decoded
 
 
@@ -159,7 +161,7 @@ def prepare(
         notes = None
         openai_body = params
         if adapter is not None and (params is not None or adapter.needs_rewrite(body)):
-            openai_body = _decoded(body, params)
+            openai_body = _decoded(body, params, endpoint)
             request = adapter.transform_request(openai_body, endpoint, ProviderOptions())
             body = _encode(request.body)
             notes = request.notes or None
@@ -173,7 +175,7 @@ def prepare(
             url = f"{url}?{query}"
         translate_stream = stream and adapter is not None and not adapter.raw_stream
         if translate_stream and openai_body is None:
-            openai_body = _decoded(body, None)
+            openai_body = _decoded(body, None, endpoint)
         return Prepared(
             url,
             headers,
@@ -186,7 +188,7 @@ def prepare(
         )
     # A native format needs its options: prepare_call builds them from the request.
     assert adapter is not None and options is not None
-    openai_body = _decoded(body, params)
+    openai_body = _decoded(body, params, endpoint)
     try:
         request = adapter.transform_request(openai_body, endpoint, options)
     except AdapterError as exc:

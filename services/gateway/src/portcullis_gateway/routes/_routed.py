@@ -18,6 +18,7 @@ import msgspec
 from portcullis.events import Attempt
 
 from portcullis_gateway.domain.errors import CircuitOpen, GatewayError, InvalidRequest
+from portcullis_gateway.domain.json_input import decode_object
 from portcullis_gateway.domain.resolution import Routed, Target, bind_leaf
 from portcullis_gateway.domain.translation import Prepared, serves
 from portcullis_gateway.routes._call import Outcome, call_provider
@@ -94,10 +95,9 @@ class RouteRun:
     def context(self) -> dict[str, Any]:
         """What conditions and sticky keys read; the body is decoded only if asked."""
         if self._context is None:
-            params = _decode(self.ctx.body)
             self._context = {
                 "metadata": self.ctx.ex.metadata,
-                "params": params if isinstance(params, dict) else {},
+                "params": decode_object(self.ctx.body),
                 "url": {"pathname": self.ctx.ex.path},
             }
         return self._context

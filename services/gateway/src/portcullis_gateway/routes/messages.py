@@ -21,9 +21,12 @@ from litestar import asgi
 from litestar.handlers.asgi_handlers import ASGIRouteHandler
 from litestar.types import Message, Receive, Scope, Send
 
+from portcullis_gateway.domain.bodies import peek_request
 from portcullis_gateway.domain.errors import GatewayError, InvalidRequest, MethodNotAllowed
 from portcullis_gateway.domain.exchange import Exchange
+from portcullis_gateway.domain.json_input import decode_object
 from portcullis_gateway.domain.messages_api import prompt_text, to_openai
+from portcullis_gateway.domain.request_types import MessagesRequest, check_fields
 from portcullis_gateway.domain.resolution import (
     Inbound,
     Routed,
@@ -59,7 +62,6 @@ _ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
 _START = "http.response.start"
 _BODY = "http.response.body"
 _JSON = b"application/json"
-_decode = msgspec.json.decode
 _encode = msgspec.json.encode
 
 
@@ -98,14 +100,6 @@ def replay(body: bytes, receive: Receive) -> Receive:
     return again
 
 
-def _request(body: bytes) -> dict | None:
-    try:
-        request = _decode(body)
-    except msgspec.DecodeError:
-        return None
-    return request if isinstance(request, dict) else None
-
-
 async def handle_messages(
     rt: Runtime, suffix: str, scope: Scope, receive: Receive, send: Send
 ) -> None:
@@ -130,17 +124,25 @@ async def handle_messages(
         body = await read_body(receive, rt.settings.max_body_bytes, inbound.content_length)
         ex.request_body = body
         if header_error is None and isinstance(target, Target) and target.provider == NATIVE:
+            # Anthropic judges its own body, but the two fields the gateway reads must be
+            # what they claim, and the bytes UTF-8 (they are logged).
+            peek_request(body)
             # The caller's send: Anthropic's own answers need no reshaping.
             ctx = ctx.but(receive=replay(body, receive), send=NativeStreamErrors(send))
             ctx.suffix = suffix
             await call_native(ctx, target)
             return
-        request = _request(body)
-        ex.request_body_json = request is not None
+        body_error = None
+        try:
+            request = decode_object(body)
+            ex.request_body_json = True
+            check_fields(request, MessagesRequest)
+        except GatewayError as err:
+            body_error = err
         if header_error is not None:
             raise header_error
-        if request is None:
-            raise InvalidRequest("request body must be a JSON object", code="invalid_body")
+        if body_error is not None:
+            raise body_error
         model = request.get("model")
         ex.model = model if isinstance(model, str) else None
         if suffix == COUNT_TOKENS:
