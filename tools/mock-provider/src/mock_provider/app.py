@@ -51,6 +51,23 @@ class MockProvider:
         if path == "/mock/requests":
             await self._recorder(method, send)
             return
+        started = False
+
+        async def tracked(message: dict) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self._serve(scope, receive, tracked, path, method)
+        except Exception as exc:
+            if started:
+                raise
+            # A body whose values no answer can be built from (``documents: true``, a
+            # billion dimensions): the real APIs call that a 400, not a 500.
+            await send_json(send, 400, fmt.error_body(400, f"invalid request: {exc!r:.200}"))
+
+    async def _serve(self, scope, receive, send, path: str, method: str) -> None:
         body_bytes = await _read_body(receive)
         try:
             path_knobs, route = knob_parsing.split_path(path)

@@ -274,6 +274,10 @@ def completion_stream(body: dict, reply: str, pieces: int | None) -> Iterator[by
         )
 
 
+MAX_DIMENSIONS = 3072
+MAX_INPUTS = 2048
+
+
 def embedding_vector(text: str, dims: int) -> list[float]:
     """A deterministic unit-ish vector derived from the text's hash."""
     digest = hashlib.sha256(text.encode()).digest()
@@ -284,8 +288,20 @@ def embedding_vector(text: str, dims: int) -> list[float]:
 
 def embeddings(body: dict) -> dict:
     raw = body.get("input", "")
-    inputs = raw if isinstance(raw, list) else [raw]
+    # A string, a list of strings, one token list, or a list of token lists.
+    one_token_list = isinstance(raw, list) and bool(raw) and all(isinstance(t, int) for t in raw)
+    inputs = raw if isinstance(raw, list) and not one_token_list else [raw]
     dims = body.get("dimensions") or 16
+    # As OpenAI: a bounded vector, and a 400 (not a 500, not minutes of hashing) otherwise.
+    if not isinstance(dims, int) or isinstance(dims, bool) or not 1 <= dims <= MAX_DIMENSIONS:
+        raise ValueError(f"dimensions must be an integer from 1 to {MAX_DIMENSIONS}")
+    if len(inputs) > MAX_INPUTS:
+        raise ValueError(f"input may hold at most {MAX_INPUTS} items")
+    for item in inputs:
+        if not isinstance(item, str) and not (
+            isinstance(item, list) and all(isinstance(t, int) for t in item)
+        ):
+            raise ValueError("input must be a string, a list of strings or of token lists")
     as_base64 = body.get("encoding_format") == "base64"
     data = []
     tokens = 0
