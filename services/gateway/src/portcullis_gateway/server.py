@@ -15,8 +15,10 @@ import signal
 from types import FrameType
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
+from portcullis_gateway.domain.errors import error_body
 from portcullis_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,32 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+_NOT_HTTP = error_body(
+    "the request is not valid HTTP/1.1: its request line or a header could not be parsed "
+    "(control characters, a malformed header or length)",
+    "invalid_request_error",
+    "invalid_http",
+)
+_NOT_HTTP_ANSWER = b"".join(
+    [
+        STATUS_LINE[400],
+        b"content-type: application/json\r\n",
+        b"content-length: " + str(len(_NOT_HTTP)).encode() + b"\r\n",
+        b"connection: close\r\n\r\n",
+        _NOT_HTTP,
+    ]
+)
+
+
+class _GatewayHttp(HttpToolsProtocol):
+    """uvicorn's httptools protocol, with its answer to unparseable bytes in OpenAI's
+    error shape (its own is plain text, which SDKs cannot read as an error)."""
+
+    def send_400_response(self, msg: str) -> None:
+        self.transport.write(_NOT_HTTP_ANSWER)
+        self.transport.close()
+
+
 def serve(settings: GatewaySettings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
@@ -39,7 +67,7 @@ def serve(settings: GatewaySettings) -> None:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        http="httptools",
+        http=_GatewayHttp,
         loop="uvloop",
         lifespan="on",
         # Logging is configured by the app factory (JSON lines, like every service).

@@ -5,6 +5,8 @@ error shape (Anthropic's on /v1/messages), never a 500; and what is refused is s
 logged."""
 
 import json
+import socket
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -357,3 +359,33 @@ def test_a_timeout_in_range_still_applies(gateway, mock):
         **{"x-portkey-custom-host": mock.v1, "x-portkey-request-timeout": "86400000"},
     )
     assert response.status_code == 200, response.text
+
+
+# --- bytes that are not HTTP --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nx-portkey-config: \x1b\r\n\r\n",
+        b"POST /v1/chat/completions HTTP/1.1\r\ncontent-length: 99999999999999999999\r\n\r\n",
+        b"GET /v1/health HTTP/1.1\r\nbad header line\r\n\r\n",
+    ],
+)
+def test_bytes_the_server_cannot_parse_get_an_openai_shaped_400(gateway, head):
+    """The HTTP parser refuses these before any route runs; its answer is still an error
+    an SDK can read."""
+    address = urlsplit(gateway.url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+        sock.sendall(head)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 400 Bad Request"
+    headers, _, body = rest.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in headers
+    error = json.loads(body)["error"]
+    assert error["code"] == "invalid_http"
+    assert error["type"] == "invalid_request_error"
+    assert httpx.get(f"{gateway.v1}/health", timeout=5).status_code == 200
