@@ -15,6 +15,8 @@ UV := $(TOOLS_DIR)/bin/uv
 UV_VERSION ?= 0.13.9
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+# Examples per route for `make fuzz`; `make test` runs the same suite with a small number.
+FUZZ_EXAMPLES ?= 300
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON_PREFERENCE := only-system
@@ -24,7 +26,7 @@ export UV_PYTHON := $(PYTHON_EXE)
 SYNC_FLAGS := $(if $(wildcard uv.lock),--frozen,)
 RUN := $(UV) run --no-sync
 
-.PHONY: help up test lint bench sync clean-tools
+.PHONY: help up test lint bench fuzz sync clean-tools
 
 help:
 	@echo "make up     start NATS, Valkey, SeaweedFS S3, the mock provider, gateway, logger"
@@ -32,6 +34,7 @@ help:
 	@echo "make test   lint, then every test in the repo (PYTEST_ARGS=... passes options on)"
 	@echo "make lint   ruff check + ruff format --check + mypy (the pure packages)"
 	@echo "make bench  gateway vs direct upstream with nginx + wrk (see bench/README.md)"
+	@echo "make fuzz   the fuzzing suite at length (FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) per route, coverage phase on)"
 
 $(UV):
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else f"Portcullis needs Python 3.11; $(PYTHON) is {v[0]}.{v[1]}. Set PYTHON=/path/to/python3.11")'
@@ -54,6 +57,11 @@ test: lint
 	@set +e; $(RUN) pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; failing." >&2; fi; \
 	exit $$rc
+
+# The fuzzing suite at length: many more examples per route and schemathesis's coverage
+# phase (boundary and negative values of every parameter); prints its case counts.
+fuzz: sync
+	PORTCULLIS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PORTCULLIS_FUZZ_COVERAGE=1 $(RUN) pytest tests/fuzz $(PYTEST_ARGS)
 
 bench: sync
 	$(RUN) python bench/run.py $(BENCH_ARGS)
