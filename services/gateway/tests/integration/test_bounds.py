@@ -57,7 +57,9 @@ def assert_400(response, code: str, fragment: str) -> dict:
 async def test_a_config_nested_1000_deep_is_a_400_and_is_logged(bounded_gateway, mock, events):
     leaf = json.dumps({"custom_host": mock.v1, "api_key": "sk-deep-secret"})
     response = post(bounded_gateway, nested_text(1000, leaf))
-    assert_400(response, "config_too_deep", "64 levels")
+    # The header's JSON depth is checked on its text, before the config is parsed.
+    error = assert_400(response, "json_too_deep", "64 levels")
+    assert error["param"] == "x-portkey-config"
     # Its log is built too (masking the config must not recurse past Python's limit).
     logged, msg = await events.log(bounded_gateway, response.headers["x-portkey-request-id"])
     assert logged.status == 400

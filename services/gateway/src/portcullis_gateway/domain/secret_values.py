@@ -79,7 +79,9 @@ def values_of(value: object, parts: tuple[str, ...] = ()) -> list[str]:
         if parts and value.lstrip().startswith("{"):
             try:
                 obj = _decode(value)
-            except msgspec.DecodeError:
+            except (msgspec.DecodeError, RecursionError):
+                # Not JSON, or nested past msgspec's reach: refused with a 400 by the
+                # input gate; its text is masked whole.
                 return out
     if parts and isinstance(obj, Mapping):
         for part in parts:
