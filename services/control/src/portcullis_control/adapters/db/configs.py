@@ -24,9 +24,15 @@ def _duplicate(name: str | None) -> Conflict:
 
 
 async def _add_version(
-    conn: AsyncConnection, config_id: str, version: int, name: str, body: dict[str, Any], by: str
+    conn: AsyncConnection,
+    config_id: str,
+    version: int,
+    name: str,
+    body: dict[str, Any],
+    by: str,
+    version_id: str | None = None,
 ) -> str:
-    version_id = str(uuid.uuid4())
+    version_id = version_id or str(uuid.uuid4())
     await conn.execute(
         config_versions.insert().values(
             id=version_id,
@@ -55,7 +61,8 @@ async def create(
     now = utc_now()
     try:
         async with conn.begin_nested():
-            version_id = await _add_version(conn, config_id, 1, name, body, principal.key_id)
+            # The config first: its version's row refers to it.
+            version_id = str(uuid.uuid4())
             await conn.execute(
                 configs.insert().values(
                     id=config_id,
@@ -71,6 +78,7 @@ async def create(
                     last_updated_at=now,
                 )
             )
+            await _add_version(conn, config_id, 1, name, body, principal.key_id, version_id)
     except IntegrityError:
         raise _duplicate(name) from None
     return config_id, slug, version_id

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, delete, get, post, put
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
 
 from portcullis_control.adapters.db import api_keys, workspaces
 from portcullis_control.domain import views
@@ -26,7 +27,7 @@ from portcullis_control.runtime import Runtime
 def api_key_routes(rt: Runtime) -> list[HTTPRouteHandler]:
     @post("/v1/api-keys/{key_type:str}/{sub_type:str}", status_code=200)
     async def create_api_key(
-        request: Request[Any, Any, Any], key_type: str, sub_type: str
+        request: Request[Any, Any, Any], key_type: FromPath[str], sub_type: FromPath[str]
     ) -> dict[str, Any]:
         if key_type not in KEY_TYPES:
             raise InvalidRequest(f"type must be one of {', '.join(KEY_TYPES)}", param="type")
@@ -91,12 +92,14 @@ def api_key_routes(rt: Runtime) -> list[HTTPRouteHandler]:
         return who, row
 
     @get("/v1/api-keys/{key_id:str}")
-    async def get_api_key(request: Request[Any, Any, Any], key_id: str) -> dict[str, Any]:
+    async def get_api_key(request: Request[Any, Any, Any], key_id: FromPath[str]) -> dict[str, Any]:
         _, row = await _find(request, key_id, "read")
         return views.api_key(row)
 
     @put("/v1/api-keys/{key_id:str}")
-    async def update_api_key(request: Request[Any, Any, Any], key_id: str) -> dict[str, Any]:
+    async def update_api_key(
+        request: Request[Any, Any, Any], key_id: FromPath[str]
+    ) -> dict[str, Any]:
         who, row = await _find(request, key_id, "update")
         note_workspace(request, row["workspace_id"])
         data = await body(request, ApiKeyUpdate)
@@ -108,7 +111,9 @@ def api_key_routes(rt: Runtime) -> list[HTTPRouteHandler]:
         return {}
 
     @delete("/v1/api-keys/{key_id:str}", status_code=200)
-    async def delete_api_key(request: Request[Any, Any, Any], key_id: str) -> dict[str, Any]:
+    async def delete_api_key(
+        request: Request[Any, Any, Any], key_id: FromPath[str]
+    ) -> dict[str, Any]:
         _, row = await _find(request, key_id, "delete")
         note_workspace(request, row["workspace_id"])
         async with rt.engine.begin() as conn:

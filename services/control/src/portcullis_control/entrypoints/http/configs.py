@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from litestar import Request, delete, get, post, put
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
 
 from portcullis_control.adapters.db import configs, workspaces
 from portcullis_control.domain import views
@@ -43,7 +44,7 @@ def config_routes(rt: Runtime) -> list[HTTPRouteHandler]:
         return {"success": True, "total": total, "data": data}
 
     @get("/v1/configs/{slug:str}")
-    async def get_config(request: Request[Any, Any, Any], slug: str) -> dict[str, Any]:
+    async def get_config(request: Request[Any, Any, Any], slug: FromPath[str]) -> dict[str, Any]:
         who = await caller(rt, request, "configs.read")
         async with rt.engine.connect() as conn:
             row = await configs.find(conn, who, slug)
@@ -51,7 +52,9 @@ def config_routes(rt: Runtime) -> list[HTTPRouteHandler]:
         return {"success": True, "data": views.config(row, version, who.organisation_id)}
 
     @get("/v1/configs/{slug:str}/versions")
-    async def list_config_versions(request: Request[Any, Any, Any], slug: str) -> dict[str, Any]:
+    async def list_config_versions(
+        request: Request[Any, Any, Any], slug: FromPath[str]
+    ) -> dict[str, Any]:
         who = await caller(rt, request, "configs.read")
         async with rt.engine.connect() as conn:
             row = await configs.find(conn, who, slug)
@@ -65,7 +68,7 @@ def config_routes(rt: Runtime) -> list[HTTPRouteHandler]:
         return {"object": "list", "total": len(data), "data": data}
 
     @put("/v1/configs/{slug:str}")
-    async def update_config(request: Request[Any, Any, Any], slug: str) -> dict[str, Any]:
+    async def update_config(request: Request[Any, Any, Any], slug: FromPath[str]) -> dict[str, Any]:
         who = await caller(rt, request, "configs.update")
         data = await body(request, ConfigUpdate)
         async with rt.engine.begin() as conn:
@@ -75,7 +78,7 @@ def config_routes(rt: Runtime) -> list[HTTPRouteHandler]:
         return {"success": True, "data": {"version_id": version_id}}
 
     @delete("/v1/configs/{slug:str}", status_code=200)
-    async def delete_config(request: Request[Any, Any, Any], slug: str) -> dict[str, Any]:
+    async def delete_config(request: Request[Any, Any, Any], slug: FromPath[str]) -> dict[str, Any]:
         who = await caller(rt, request, "configs.delete")
         async with rt.engine.begin() as conn:
             row = await configs.find(conn, who, slug)

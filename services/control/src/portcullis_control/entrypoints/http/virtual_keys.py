@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, delete, get, post, put
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
 
 from portcullis_control.adapters.db import virtual_keys, workspaces
 from portcullis_control.domain import views
@@ -78,7 +79,9 @@ def virtual_key_routes(rt: Runtime) -> list[HTTPRouteHandler]:
         return {"object": "list", "total": total, "data": data}
 
     @get("/v1/virtual-keys/{slug:str}")
-    async def get_virtual_key(request: Request[Any, Any, Any], slug: str) -> dict[str, Any]:
+    async def get_virtual_key(
+        request: Request[Any, Any, Any], slug: FromPath[str]
+    ) -> dict[str, Any]:
         who = await caller(rt, request, "virtual_keys.read")
         async with rt.engine.connect() as conn:
             row = await virtual_keys.find(conn, who, slug)
@@ -86,7 +89,9 @@ def virtual_key_routes(rt: Runtime) -> list[HTTPRouteHandler]:
         return views.virtual_key(row, secrets)
 
     @put("/v1/virtual-keys/{slug:str}")
-    async def update_virtual_key(request: Request[Any, Any, Any], slug: str) -> dict[str, Any]:
+    async def update_virtual_key(
+        request: Request[Any, Any, Any], slug: FromPath[str]
+    ) -> dict[str, Any]:
         who = await caller(rt, request, "virtual_keys.update")
         raw = decode_object(await request.body())
         data = convert(raw, VirtualKeyUpdate)
@@ -100,7 +105,9 @@ def virtual_key_routes(rt: Runtime) -> list[HTTPRouteHandler]:
         return {"success": True, "data": view}
 
     @delete("/v1/virtual-keys/{slug:str}", status_code=200)
-    async def delete_virtual_key(request: Request[Any, Any, Any], slug: str) -> dict[str, Any]:
+    async def delete_virtual_key(
+        request: Request[Any, Any, Any], slug: FromPath[str]
+    ) -> dict[str, Any]:
         who = await caller(rt, request, "virtual_keys.delete")
         async with rt.engine.begin() as conn:
             row = await virtual_keys.find(conn, who, slug)

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, delete, get, post, put
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
 
 from portcullis_control.adapters.db import workspaces
 from portcullis_control.domain import views
@@ -37,7 +38,9 @@ def workspace_routes(rt: Runtime) -> list[HTTPRouteHandler]:
         return {"total": total, "object": "list", "data": [views.workspace(r) for r in rows]}
 
     @get("/v1/admin/workspaces/{workspace_id:str}")
-    async def get_workspace(request: Request[Any, Any, Any], workspace_id: str) -> dict[str, Any]:
+    async def get_workspace(
+        request: Request[Any, Any, Any], workspace_id: FromPath[str]
+    ) -> dict[str, Any]:
         who = await caller(rt, request, "workspaces.read")
         async with rt.engine.connect() as conn:
             row = await workspaces.find(conn, who, workspace_id)
@@ -45,7 +48,7 @@ def workspace_routes(rt: Runtime) -> list[HTTPRouteHandler]:
 
     @put("/v1/admin/workspaces/{workspace_id:str}")
     async def update_workspace(
-        request: Request[Any, Any, Any], workspace_id: str
+        request: Request[Any, Any, Any], workspace_id: FromPath[str]
     ) -> dict[str, Any]:
         who = await caller(rt, request, "workspaces.update")
         data = await body(request, WorkspaceUpdate)
@@ -58,7 +61,7 @@ def workspace_routes(rt: Runtime) -> list[HTTPRouteHandler]:
     # The SDK sends a body with its DELETE; it is not needed and not read.
     @delete("/v1/admin/workspaces/{workspace_id:str}", status_code=200)
     async def delete_workspace(
-        request: Request[Any, Any, Any], workspace_id: str
+        request: Request[Any, Any, Any], workspace_id: FromPath[str]
     ) -> dict[str, Any]:
         who = await caller(rt, request, "workspaces.delete")
         async with rt.engine.begin() as conn:
