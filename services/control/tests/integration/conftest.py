@@ -10,13 +10,15 @@ it never passes silently and never fails the suite."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from litestar.testing import AsyncTestClient
+from portcullis_control.adapters.db.engine import make_engine
 from portcullis_control.app import create_app
 from portcullis_control.domain.sealing import new_master_key_text
 from portcullis_control.settings import ControlSettings
@@ -94,6 +96,23 @@ def settings(database_url: str, tmp_path: Path) -> ControlSettings:
         key_hash_secret=SecretStr("test-hash-secret-" + uuid.uuid4().hex),
         master_key=SecretStr(new_master_key_text()),
     )
+
+
+@pytest.fixture
+def dump_tables(settings: ControlSettings) -> Callable[[], Awaitable[str]]:
+    """Every row of every table as one string, to search for what must not be stored."""
+
+    async def dump() -> str:
+        engine = make_engine(settings.resolved_database_url())
+        try:
+            async with engine.connect() as conn:
+                names = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
+                rows = [(await conn.execute(sa.text(f"SELECT * FROM {n}"))).all() for n in names]
+        finally:
+            await engine.dispose()
+        return repr(rows)
+
+    return dump
 
 
 @pytest.fixture

@@ -6,14 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
-from portcullis_control.adapters.db.engine import make_engine
-from portcullis_control.settings import ControlSettings
 
-
-async def test_key_value_is_shown_once_and_stored_only_hashed(
-    api, settings: ControlSettings
-) -> None:
+async def test_key_value_is_shown_once_and_stored_only_hashed(api, dump_tables) -> None:
     ws = await api.workspace("keys")
     r = await api.client.post(
         "/v1/api-keys/workspace/service",
@@ -33,13 +27,7 @@ async def test_key_value_is_shown_once_and_stored_only_hashed(
     assert shown["scopes"] == ["configs.read"] and shown["defaults"] == {"config_id": "pc-x"}
     assert made["key"] not in shown["key"] and "*" in shown["key"]
 
-    engine = make_engine(settings.resolved_database_url())
-    try:
-        async with engine.connect() as conn:
-            rows = (await conn.execute(sa.text("SELECT * FROM api_keys"))).all()
-    finally:
-        await engine.dispose()
-    dumped = repr(rows)
+    dumped = await dump_tables()
     assert made["key"] not in dumped
     assert "test-admin-key" not in dumped
 

@@ -4,26 +4,11 @@ workspaces (another workspace's object is a 404, as if it did not exist)."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from portcullis_control.adapters.db.engine import make_engine
-from portcullis_control.settings import ControlSettings
-
 SECRET = "sk-provider-secret-0123456789abcdef"
 AWS_SECRET = "aws-secret-access-key-ABCDEFGHIJ"
 
 
-async def _dump_tables(settings: ControlSettings) -> str:
-    engine = make_engine(settings.resolved_database_url())
-    try:
-        async with engine.connect() as conn:
-            names = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
-            rows = [(await conn.execute(sa.text(f"SELECT * FROM {n}"))).all() for n in names]
-    finally:
-        await engine.dispose()
-    return repr(rows)
-
-
-async def test_virtual_key_secrets_are_sealed_and_masked(api, settings: ControlSettings) -> None:
+async def test_virtual_key_secrets_are_sealed_and_masked(api, dump_tables) -> None:
     ws = await api.workspace("vk")
     c = api.client
     r = await c.post(
@@ -55,7 +40,7 @@ async def test_virtual_key_secrets_are_sealed_and_masked(api, settings: ControlS
     assert aws["model_config"]["awsRegion"] == "eu-west-1"
     assert AWS_SECRET not in repr(aws)
 
-    dumped = await _dump_tables(settings)
+    dumped = await dump_tables()
     assert SECRET not in dumped and AWS_SECRET not in dumped and "AKIAEXAMPLE0000" not in dumped
 
     new_secret = "sk-rotated-provider-secret-999999"
@@ -63,7 +48,7 @@ async def test_virtual_key_secrets_are_sealed_and_masked(api, settings: ControlS
         f"/v1/virtual-keys/{slug}", json={"key": new_secret, "note": "m"}, headers=api.admin
     )
     assert r.status_code == 200 and r.json()["data"]["key"].endswith("99")
-    assert new_secret not in await _dump_tables(settings)
+    assert new_secret not in await dump_tables()
 
     listed = (await c.get(f"/v1/virtual-keys?workspace_id={ws}", headers=api.admin)).json()
     assert listed["object"] == "list" and listed["total"] == 2

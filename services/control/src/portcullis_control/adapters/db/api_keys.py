@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
+from portcullis_control.adapters.db import listing
 from portcullis_control.adapters.db.tables import api_keys
 from portcullis_control.domain.clock import to_db, utc_now
 from portcullis_control.domain.errors import NotFound, Unauthenticated
@@ -159,17 +160,9 @@ async def page(
     )
     if workspace_id is not None:
         where.append(api_keys.c.workspace_id == workspace_id)
-    total = (
-        await conn.execute(sa.select(sa.func.count()).select_from(api_keys).where(*where))
-    ).scalar_one()
-    rows = await conn.execute(
-        sa.select(api_keys)
-        .where(*where)
-        .order_by(api_keys.c.created_at, api_keys.c.id)
-        .offset(offset)
-        .limit(limit)
+    return await listing.page(
+        conn, api_keys, where, [api_keys.c.created_at, api_keys.c.id], offset, limit
     )
-    return total, list(rows.mappings())
 
 
 async def update(

@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
+from portcullis_control.adapters.db import listing
 from portcullis_control.adapters.db.tables import audit_logs
 from portcullis_control.domain.scopes import Principal
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,14 +33,11 @@ async def page(
         audit_logs.c.timestamp <= end,
     ]
     where += [audit_logs.c[name] == value for name, value in filters.items()]
-    total = (
-        await conn.execute(sa.select(sa.func.count()).select_from(audit_logs).where(*where))
-    ).scalar_one()
-    rows = await conn.execute(
-        sa.select(audit_logs)
-        .where(*where)
-        .order_by(audit_logs.c.timestamp.desc(), audit_logs.c.id.desc())
-        .offset(offset)
-        .limit(limit)
+    return await listing.page(
+        conn,
+        audit_logs,
+        where,
+        [audit_logs.c.timestamp.desc(), audit_logs.c.id.desc()],
+        offset,
+        limit,
     )
-    return total, list(rows.mappings())

@@ -7,7 +7,8 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from portcullis_control.adapters.db.tables import config_versions, configs, workspaces
+from portcullis_control.adapters.db import listing
+from portcullis_control.adapters.db.tables import config_versions, configs
 from portcullis_control.domain.clock import utc_now
 from portcullis_control.domain.errors import Conflict, NotFound
 from portcullis_control.domain.requests import ConfigUpdate
@@ -84,21 +85,10 @@ async def create(
     return config_id, slug, version_id
 
 
-def _visible(principal: Principal) -> list[Any]:
-    where: list[Any] = [
-        configs.c.workspace_id.in_(
-            sa.select(workspaces.c.id).where(
-                workspaces.c.organisation_id == principal.organisation_id
-            )
-        )
-    ]
-    if principal.workspace_id is not None:
-        where.append(configs.c.workspace_id == principal.workspace_id)
-    return where
-
-
 async def find(conn: AsyncConnection, principal: Principal, slug: str) -> Row:
-    query = sa.select(configs).where(configs.c.slug == slug, *_visible(principal))
+    query = sa.select(configs).where(
+        configs.c.slug == slug, *listing.in_callers_workspaces(configs.c.workspace_id, principal)
+    )
     row = (await conn.execute(query)).mappings().first()
     if row is None:
         raise NotFound(f"config {slug!r} not found", param="slug")
@@ -129,20 +119,11 @@ async def versions(conn: AsyncConnection, row: Row) -> list[Row]:
 async def page(
     conn: AsyncConnection, principal: Principal, workspace_id: str | None, offset: int, limit: int
 ) -> tuple[int, list[Row]]:
-    where = _visible(principal)
+    where = listing.in_callers_workspaces(configs.c.workspace_id, principal)
     if workspace_id is not None:
         where.append(configs.c.workspace_id == workspace_id)
-    total = (
-        await conn.execute(sa.select(sa.func.count()).select_from(configs).where(*where))
-    ).scalar_one()
-    rows = await conn.execute(
-        sa.select(configs)
-        .where(*where)
-        .order_by(configs.c.created_at, configs.c.id)
-        .offset(offset)
-        .limit(limit)
-    )
-    return total, list(rows.mappings())
+    order = [configs.c.created_at, configs.c.id]
+    return await listing.page(conn, configs, where, order, offset, limit)
 
 
 async def update(conn: AsyncConnection, principal: Principal, row: Row, body: ConfigUpdate) -> str:

@@ -8,8 +8,8 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from portcullis_control.adapters.db import vault
-from portcullis_control.adapters.db.tables import virtual_keys, workspaces
+from portcullis_control.adapters.db import listing, vault
+from portcullis_control.adapters.db.tables import virtual_keys
 from portcullis_control.domain.clock import to_db, utc_now
 from portcullis_control.domain.errors import Conflict, NotFound
 from portcullis_control.domain.requests import VirtualKeyCreate, VirtualKeyUpdate, plain
@@ -65,21 +65,11 @@ async def create(
     return slug
 
 
-def _visible(principal: Principal) -> list[Any]:
-    where: list[Any] = [
-        virtual_keys.c.workspace_id.in_(
-            sa.select(workspaces.c.id).where(
-                workspaces.c.organisation_id == principal.organisation_id
-            )
-        )
-    ]
-    if principal.workspace_id is not None:
-        where.append(virtual_keys.c.workspace_id == principal.workspace_id)
-    return where
-
-
 async def find(conn: AsyncConnection, principal: Principal, slug: str) -> Row:
-    query = sa.select(virtual_keys).where(virtual_keys.c.slug == slug, *_visible(principal))
+    query = sa.select(virtual_keys).where(
+        virtual_keys.c.slug == slug,
+        *listing.in_callers_workspaces(virtual_keys.c.workspace_id, principal),
+    )
     row = (await conn.execute(query)).mappings().first()
     if row is None:
         raise NotFound(f"virtual key {slug!r} not found", param="slug")
@@ -89,20 +79,11 @@ async def find(conn: AsyncConnection, principal: Principal, slug: str) -> Row:
 async def page(
     conn: AsyncConnection, principal: Principal, workspace_id: str | None, offset: int, limit: int
 ) -> tuple[int, list[Row]]:
-    where = _visible(principal)
+    where = listing.in_callers_workspaces(virtual_keys.c.workspace_id, principal)
     if workspace_id is not None:
         where.append(virtual_keys.c.workspace_id == workspace_id)
-    total = (
-        await conn.execute(sa.select(sa.func.count()).select_from(virtual_keys).where(*where))
-    ).scalar_one()
-    rows = await conn.execute(
-        sa.select(virtual_keys)
-        .where(*where)
-        .order_by(virtual_keys.c.created_at, virtual_keys.c.id)
-        .offset(offset)
-        .limit(limit)
-    )
-    return total, list(rows.mappings())
+    order = [virtual_keys.c.created_at, virtual_keys.c.id]
+    return await listing.page(conn, virtual_keys, where, order, offset, limit)
 
 
 async def secrets_of(conn: AsyncConnection, wrapper: KeyWrapper, row: Row) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
+from portcullis_control.adapters.db import listing
 from portcullis_control.adapters.db.tables import (
     api_keys,
     configs,
@@ -90,17 +91,9 @@ async def page(
         where.append(workspaces.c.name == exact)
     elif name:
         where.append(workspaces.c.name.contains(name, autoescape=True))
-    total = (
-        await conn.execute(sa.select(sa.func.count()).select_from(workspaces).where(*where))
-    ).scalar_one()
-    rows = await conn.execute(
-        sa.select(workspaces)
-        .where(*where)
-        .order_by(workspaces.c.created_at, workspaces.c.id)
-        .offset(offset)
-        .limit(limit)
+    return await listing.page(
+        conn, workspaces, where, [workspaces.c.created_at, workspaces.c.id], offset, limit
     )
-    return total, list(rows.mappings())
 
 
 async def update(conn: AsyncConnection, row: Row, body: WorkspaceUpdate) -> Row:
