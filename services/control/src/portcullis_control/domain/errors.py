@@ -54,3 +54,7 @@ class NotFound(ControlError):
 class Conflict(ControlError):
     status = 409
     code = "conflict"
+
+
+def duplicate_name(what: str, name: str | None, where: str = "this workspace") -> Conflict:
+    return Conflict(f"a {what} named {name!r} already exists in {where}", param="name")

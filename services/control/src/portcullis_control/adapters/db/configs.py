@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from portcullis_control.adapters.db import listing
 from portcullis_control.adapters.db.tables import config_versions, configs
 from portcullis_control.domain.clock import utc_now
-from portcullis_control.domain.errors import Conflict, NotFound
+from portcullis_control.domain.errors import NotFound, duplicate_name
 from portcullis_control.domain.requests import ConfigUpdate
 from portcullis_control.domain.scopes import Principal
 from portcullis_control.domain.slugs import make_slug
@@ -18,10 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Row = sa.RowMapping
-
-
-def _duplicate(name: str | None) -> Conflict:
-    return Conflict(f"a config named {name!r} already exists in this workspace", param="name")
 
 
 async def _add_version(
@@ -81,7 +77,7 @@ async def create(
             )
             await _add_version(conn, config_id, 1, name, body, principal.key_id, version_id)
     except IntegrityError:
-        raise _duplicate(name) from None
+        raise duplicate_name("config", name) from None
     return config_id, slug, version_id
 
 
@@ -156,7 +152,7 @@ async def update(conn: AsyncConnection, principal: Principal, row: Row, body: Co
                 changes["current_version_id"] = version_id
             await conn.execute(configs.update().where(configs.c.id == row["id"]).values(changes))
     except IntegrityError:
-        raise _duplicate(body.name) from None
+        raise duplicate_name("config", body.name) from None
     return version_id
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from portcullis_control.adapters.db import listing, vault
 from portcullis_control.adapters.db.tables import virtual_keys
 from portcullis_control.domain.clock import to_db, utc_now
-from portcullis_control.domain.errors import Conflict, NotFound
+from portcullis_control.domain.errors import NotFound, duplicate_name
 from portcullis_control.domain.requests import VirtualKeyCreate, VirtualKeyUpdate, plain
 from portcullis_control.domain.scopes import Principal
 from portcullis_control.domain.sealing import KeyWrapper
@@ -20,10 +20,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Row = sa.RowMapping
-
-
-def _duplicate(name: str | None) -> Conflict:
-    return Conflict(f"a virtual key named {name!r} already exists in this workspace", param="name")
 
 
 async def create(
@@ -61,7 +57,7 @@ async def create(
                 )
             )
     except IntegrityError:
-        raise _duplicate(body.name) from None
+        raise duplicate_name("virtual key", body.name) from None
     return slug
 
 
@@ -123,7 +119,7 @@ async def update(
                 virtual_keys.update().where(virtual_keys.c.id == row["id"]).values(changes)
             )
     except IntegrityError:
-        raise _duplicate(body.name) from None
+        raise duplicate_name("virtual key", body.name) from None
 
 
 async def delete(conn: AsyncConnection, row: Row) -> None:

@@ -16,7 +16,7 @@ from portcullis_control.adapters.db.tables import (
     workspaces,
 )
 from portcullis_control.domain.clock import utc_now
-from portcullis_control.domain.errors import Conflict, InvalidRequest, NotFound
+from portcullis_control.domain.errors import Conflict, InvalidRequest, NotFound, duplicate_name
 from portcullis_control.domain.requests import WorkspaceCreate, WorkspaceUpdate, plain
 from portcullis_control.domain.scopes import Principal
 from portcullis_control.domain.slugs import make_slug
@@ -68,7 +68,7 @@ async def create(conn: AsyncConnection, organisation_id: str, body: WorkspaceCre
     try:
         await conn.execute(workspaces.insert().values(values))
     except IntegrityError:
-        raise Conflict(f"a workspace named {body.name!r} already exists", param="name") from None
+        raise duplicate_name("workspace", body.name, "the organisation") from None
     return (
         (await conn.execute(sa.select(workspaces).where(workspaces.c.id == values["id"])))
         .mappings()
@@ -107,7 +107,7 @@ async def update(conn: AsyncConnection, row: Row, body: WorkspaceUpdate) -> Row:
     try:
         await conn.execute(workspaces.update().where(workspaces.c.id == row["id"]).values(changes))
     except IntegrityError:
-        raise Conflict(f"a workspace named {body.name!r} already exists", param="name") from None
+        raise duplicate_name("workspace", body.name, "the organisation") from None
     return (
         (await conn.execute(sa.select(workspaces).where(workspaces.c.id == row["id"])))
         .mappings()
