@@ -1,0 +1,1 @@
+"""The control plane's edges: the HTTP API and the command line."""
