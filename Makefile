@@ -14,6 +14,9 @@ UV := $(TOOLS_DIR)/bin/uv
 # The uv that wrote uv.lock; a newer one may rewrite the lock format.
 UV_VERSION ?= 0.13.9
 PYTEST_ARGS ?=
+# Test processes for `make test` (pytest-xdist; whole files per process, so a module's
+# servers are started once). 1 runs the suite in this process alone.
+PYTEST_WORKERS ?= 2
 BENCH_ARGS ?=
 # Examples per route for `make fuzz`; `make test` runs the same suite with a small number.
 FUZZ_EXAMPLES ?= 300
@@ -54,7 +57,7 @@ lint: sync
 
 # pytest exits 5 when it collected nothing; that must fail the build like any error.
 test: lint
-	@set +e; $(RUN) pytest $(PYTEST_ARGS); rc=$$?; \
+	@set +e; $(RUN) pytest $(if $(filter-out 1,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; failing." >&2; fi; \
 	exit $$rc
 

@@ -303,6 +303,9 @@ def _hostile_request(draw: st.DrawFn, mock: str) -> tuple[str, dict[str, str], b
     return route, headers, body
 
 
+_UNSENDABLE = {code: "?" for code in [*range(0x20), 0x7F] if code != 0x09}
+
+
 @pytest.fixture(scope="module")
 def client() -> httpx.Client:
     with httpx.Client(timeout=CASE_TIMEOUT_S) as c:
@@ -323,7 +326,9 @@ def test_hostile_headers_configs_and_bodies(
     data: st.DataObject, platform: Platform, client: httpx.Client
 ) -> None:
     route, headers, body = data.draw(_hostile_request(platform.mock_url))
-    encoded = {k: v.strip().encode() for k, v in headers.items()}
+    # Control characters are what no HTTP client sends in a header (h11 refuses them);
+    # the parser's answer to them is test_inputs.py's, over a raw socket.
+    encoded = {k: v.translate(_UNSENDABLE).strip().encode() for k, v in headers.items()}
     response = client.post(f"{platform.gateway_url}{route}", headers=encoded, content=body)
     _judge(platform, "POST", route, response)
 
