@@ -154,3 +154,11 @@ def test_embedded_ipv4_forms_take_the_embedded_address() -> None:
     assert not is_public_address("2001:0:4136:e378:8000:63bf:80ff:fffe")
     assert is_public_address("64:ff9b::808:808")  # NAT64 of 8.8.8.8
     assert is_public_address("2606:4700:4700::1111")
+
+
+def test_an_address_with_a_trailing_dot_is_connected_to_as_that_address() -> None:
+    # Found by the fuzzing suite: the policy passed "127.0.0.1." (an allowed host) as the
+    # address, then the client asked a resolver for the name "127.0.0.1." and failed.
+    origin, _ = split_url("http://127.0.0.1.:8080/v1")
+    assert (origin.host, origin.literal, origin.port) == ("127.0.0.1", "127.0.0.1", 8080)
+    assert split_url("http://example.com./v1")[0].host == "example.com."

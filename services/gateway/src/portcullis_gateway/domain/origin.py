@@ -63,9 +63,14 @@ def parse_origin(scheme: str, authority: str) -> Origin:
             raise InvalidURL(f"invalid international host name: {exc}") from None
     literal = None
     try:
-        literal = str(ipaddress.ip_address(host.split("%", 1)[0]))
+        # "127.0.0.1." is the address to a URL parser but no name to a resolver: an
+        # address with a trailing dot is that address, judged and connected to as one.
+        literal = str(ipaddress.ip_address(host.split("%", 1)[0].rstrip(".")))
     except ValueError:
         pass
+    else:
+        if host.endswith(".") and ":" not in host:
+            host = literal
     default = _DEFAULT_PORTS[scheme]
     port = port or default
     shown = f"[{host}]" if literal is not None and ":" in literal else host
