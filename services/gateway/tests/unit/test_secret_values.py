@@ -17,8 +17,8 @@ from portcullis_gateway.domain.secret_values import (
 
 PEM = (
     "-----BEGIN PRIVATE KEY-----\n"
-    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"
-    "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n"
+    "NOTAREALKEYfirstbodylineofafakepemforthemaskingtestonly00000000\n"
+    "NOTAREALKEYsecondbodyline/withaslash+andaplusforescapingcases00\n"
     "-----END PRIVATE KEY-----\n"
 )
 LINES = PEM.splitlines()[1:3]
